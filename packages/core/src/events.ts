@@ -1,0 +1,135 @@
+import type { SerializedError } from './errors.js';
+import type { MediaSource, TrackMetadata } from './types.js';
+
+/** Severity of a {@link LogEvent}. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** How strongly a candidate matches the track: `verified` (ISRC-tied), `exact`, `strong`, `fuzzy`, or `rejected`. */
+export type MatchGrade = 'verified' | 'exact' | 'strong' | 'fuzzy' | 'rejected';
+
+/** Track metadata learned from one engine; the first one arrives before the race settles. */
+export interface MetadataEvent {
+  type: 'metadata';
+  /** The engine that supplied it (e.g. `spotify`, `deezer`). */
+  engine: string;
+  track: TrackMetadata;
+  /** True when the metadata carries an ISRC from an authoritative source. */
+  authoritative: boolean;
+}
+
+/** A media candidate scored against the track. */
+export interface CandidateEvent {
+  type: 'candidate';
+  engine: string;
+  candidate: {
+    /** Media id, e.g. `youtube:dQw4w9WgXcQ`. */
+    mediaId: string;
+    title: string;
+    channel?: string;
+    durationMs?: number;
+    url: string;
+  };
+  /** Total score, 0–1. */
+  score: number;
+  /** The score's named parts, each 0–1 (or a negative penalty). */
+  parts: Record<string, number>;
+  grade: MatchGrade;
+  /** Why it was kept or rejected, for people. */
+  reason: string;
+}
+
+/** Progress of a long operation (a race, a download, a seed). */
+export interface ProgressEvent {
+  type: 'progress';
+  /** What is progressing: `race`, `download`, `mux`, `seed`, … */
+  phase: string;
+  /** Units done so far (bytes, tracks, tiers). */
+  done: number;
+  /** Total units when known. */
+  total?: number;
+  /** Free-form message for people. */
+  message?: string;
+}
+
+/** A log line for telemetry panels. Never contains secrets. */
+export interface LogEvent {
+  type: 'log';
+  level: LogLevel;
+  /** Who wrote it: an engine id, `yt-dlp`, `race`, `tunnel`. */
+  source: string;
+  message: string;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
+/** The race settled on a track and a media source. */
+export interface SettledEvent {
+  type: 'settled';
+  track: TrackMetadata;
+  mediaId: string;
+  grade: MatchGrade;
+  /** Where the result came from: `registry`, `race`, `override`. */
+  via: 'registry' | 'race' | 'override';
+  /** Milliseconds since the operation started. */
+  elapsedMs: number;
+}
+
+/** The media's formats are known. */
+export interface MediaEvent {
+  type: 'media';
+  media: MediaSource;
+}
+
+/** The operation failed. */
+export interface ErrorEvent {
+  type: 'error';
+  error: SerializedError;
+}
+
+/** The operation is over (after `settled`/`media`, or after `error`). Always the last event. */
+export interface DoneEvent {
+  type: 'done';
+  /** Milliseconds since the operation started. */
+  elapsedMs: number;
+}
+
+/**
+ * The events of a resolution or a delivery, as a discriminated union on `type`. Later packages extend
+ * it by union (`NexStreamEvent | MyEvent`); the SSE codec carries any `{ type: string }` object.
+ */
+export type NexStreamEvent =
+  | MetadataEvent
+  | CandidateEvent
+  | ProgressEvent
+  | LogEvent
+  | SettledEvent
+  | MediaEvent
+  | ErrorEvent
+  | DoneEvent;
+
+/** The `type` strings of {@link NexStreamEvent}. */
+export type NexStreamEventType = NexStreamEvent['type'];
+
+/** The event of a given type. */
+export type NexStreamEventOf<T extends NexStreamEventType> = Extract<NexStreamEvent, { type: T }>;
+
+/** All event type names, in the order they usually occur. */
+export const nexStreamEventTypes: readonly NexStreamEventType[] = [
+  'metadata',
+  'candidate',
+  'progress',
+  'log',
+  'settled',
+  'media',
+  'error',
+  'done',
+];
+
+/** True when `value` is an object whose `type` is one of {@link nexStreamEventTypes}. */
+export function isNexStreamEvent(value: unknown): value is NexStreamEvent {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    nexStreamEventTypes.includes((value as { type?: unknown }).type as NexStreamEventType)
+  );
+}

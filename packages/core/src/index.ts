@@ -1,0 +1,44 @@
+/**
+ * `@nexstream/core`: what every NexStream package and app shares. This entry runs anywhere (browsers,
+ * workers, Node); Node-only helpers live under `@nexstream/core/node`.
+ *
+ * @packageDocumentation
+ */
+export {
+  httpStatusFor,
+  isAbortError,
+  NexStreamError,
+  NexStreamErrorCode,
+  type NexStreamErrorOptions,
+  type SerializedError,
+  toNexStreamError,
+} from './errors.js';
+export {
+  type CandidateEvent,
+  type DoneEvent,
+  type ErrorEvent,
+  isNexStreamEvent,
+  type LogEvent,
+  type LogLevel,
+  type MatchGrade,
+  type MediaEvent,
+  type MetadataEvent,
+  type NexStreamEvent,
+  type NexStreamEventOf,
+  type NexStreamEventType,
+  nexStreamEventTypes,
+  type ProgressEvent,
+  type SettledEvent,
+} from './events.js';
+export {
+  type CoverArt,
+  formatSizeBytes,
+  type MediaContainer,
+  type MediaFormat,
+  type MediaSource,
+  type Platform,
+  type PlatformIds,
+  type TrackMetadata,
+  type TrackRef,
+  type TrackRefKind,
+} from './types.js';

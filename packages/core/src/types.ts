@@ -1,0 +1,121 @@
+/** The platforms NexStream reads links from and maps between. */
+export type Platform = 'spotify' | 'deezer' | 'apple' | 'youtube';
+
+/** A platform-specific id per platform, for the same recording. */
+export type PlatformIds = Partial<Record<Platform, string>>;
+
+/** Cover art URLs by size. Sizes are the longest edge in pixels where the source says so. */
+export interface CoverArt {
+  /** Around 100 px. */
+  small?: string;
+  /** Around 300–600 px. */
+  medium?: string;
+  /** 1000 px or more. */
+  large?: string;
+}
+
+/** What is known about one recording. Durations are in milliseconds, dates ISO 8601 (`YYYY-MM-DD` or a prefix). */
+export interface TrackMetadata {
+  title: string;
+  /** Main artists first, then featured artists, as credited by the source. */
+  artists: string[];
+  album?: string;
+  durationMs?: number;
+  /** International Standard Recording Code, normalized: 12 characters, upper case, no hyphens. */
+  isrc?: string;
+  coverArt?: CoverArt;
+  /** `YYYY`, `YYYY-MM` or `YYYY-MM-DD`. */
+  releaseDate?: string;
+  explicit?: boolean;
+  /** Ids of this recording on each platform. */
+  ids: PlatformIds;
+}
+
+/** The kinds of thing a link can point to. */
+export type TrackRefKind = 'track' | 'album' | 'playlist' | 'artist';
+
+/**
+ * What the user asked for, parsed from a link, an ISRC or free text by `parseInput`.
+ * A discriminated union on `type`.
+ */
+export type TrackRef =
+  | {
+      type: 'platform';
+      platform: Platform;
+      kind: TrackRefKind;
+      /** The platform's id for the item (Spotify base62, Deezer numeric, Apple numeric, YouTube 11 chars). */
+      id: string;
+      /** For an Apple Music track inside an album URL (`?i=`): the album id. */
+      albumId?: string;
+      /** The canonical URL for the item. */
+      url: string;
+      /** A two-letter storefront / locale when the link carried one (`intl-de`, `/fr/`, `/us/`). */
+      region?: string;
+    }
+  | {
+      /** A short link (deezer.page.link, link.deezer.com) that must be followed to learn what it names. */
+      type: 'redirect';
+      platform: Platform;
+      url: string;
+    }
+  | { type: 'isrc'; isrc: string }
+  | { type: 'query'; query: string };
+
+/** A media container, as file extension. */
+export type MediaContainer = 'mp4' | 'm4a' | 'webm' | 'mkv' | 'mp3' | 'ogg' | 'opus' | 'ts';
+
+/** One downloadable stream of a media source (a yt-dlp format). */
+export interface MediaFormat {
+  /** The source's own format id (yt-dlp `format_id`, e.g. `137`, `251`). */
+  id: string;
+  container: MediaContainer | (string & {});
+  /** Video codec (e.g. `avc1.640028`, `vp9`), absent for audio-only formats. */
+  videoCodec?: string;
+  /** Audio codec (e.g. `mp4a.40.2`, `opus`), absent for video-only formats. */
+  audioCodec?: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+  /** Average bitrate in bits per second. */
+  bitrateBps?: number;
+  /** Audio sample rate in Hz. */
+  sampleRateHz?: number;
+  audioChannels?: number;
+  /** Exact size in bytes when the source said so. */
+  sizeBytes?: number;
+  /** An estimate in bytes (yt-dlp `filesize_approx`, or bitrate × duration) when the exact size is unknown. */
+  sizeBytesEstimate?: number;
+  /** The origin URL. Volatile: see `expiresAt`. Never handed to clients; the tunnel serves it. */
+  url: string;
+  /** When `url` stops working, in epoch milliseconds, if known (YouTube: the `expire` parameter). */
+  expiresAt?: number;
+  /** Headers the origin expects (yt-dlp `http_headers`). */
+  headers?: Record<string, string>;
+}
+
+/** A video (or audio) found for a track, with its formats. */
+export interface MediaSource {
+  /** Stable id of the media, e.g. `youtube:dQw4w9WgXcQ`. */
+  id: string;
+  platform: Platform | 'generic';
+  /** The page URL (e.g. the watch URL). */
+  pageUrl: string;
+  title: string;
+  channel?: string;
+  durationMs?: number;
+  formats: MediaFormat[];
+  /** The preferred video+audio pair (yt-dlp `requested_formats`), by format id. */
+  preferred?: { videoFormatId?: string; audioFormatId?: string };
+  /** The earliest `expiresAt` among the formats, epoch milliseconds. */
+  expiresAt?: number;
+}
+
+/** Best size figure for a format in bytes: exact, else estimate, else `undefined`. */
+export function formatSizeBytes(format: MediaFormat, durationMs?: number): number | undefined {
+  if (format.sizeBytes !== undefined) return format.sizeBytes;
+  if (format.sizeBytesEstimate !== undefined) return format.sizeBytesEstimate;
+  if (format.bitrateBps !== undefined && durationMs !== undefined) {
+    return Math.round((format.bitrateBps / 8) * (durationMs / 1000));
+  }
+  return undefined;
+}
