@@ -15,6 +15,8 @@ export function packageBuild(entry: Record<string, string>, overrides: Options =
     platform: 'neutral',
     splitting: true,
     treeshake: true,
+    // Keep `node:` specifiers as written: bundlers and Deno need them to tell built-ins from packages.
+    removeNodeProtocol: false,
     external: ['@libsql/client', 'libsql', /^node:/],
     ...overrides,
   };

@@ -30,6 +30,19 @@ export {
   type ProgressEvent,
   type SettledEvent,
 } from './events.js';
+export { isValidIsrc, maxInputLength, normalizeIsrc, parseInput } from './parse-input.js';
+export {
+  encodeNexStreamEvent,
+  encodeSseEvent,
+  type ReadNexStreamEventsOptions,
+  type ReadSseEventsOptions,
+  readNexStreamEvents,
+  readSseEvents,
+  type SseEventInit,
+  type SseMessage,
+  type SseReplayGap,
+  sseReplayGapEvent,
+} from './sse.js';
 export {
   type CoverArt,
   formatSizeBytes,
