@@ -1,8 +1,104 @@
 /**
  * `@nexstream/resolver`: metadata engines raced in staggered tiers, the match scorer, yt-dlp media
- * extraction, just-in-time link refresh and the bulk seeder. The engines and the race land with their
- * issues; until then this entry exports nothing.
+ * extraction, just-in-time link refresh and the bulk seeder. This release ships the engines: one adapter
+ * per outside service, the YouTube source through yt-dlp, and the LLM query synthesizers.
  *
  * @packageDocumentation
  */
-export {};
+export {
+  createDeezerEngine,
+  type DeezerSettings,
+  deezerAdvancedQuery,
+  deezerBodyError,
+  deezerErrorCodes,
+  mapDeezerTrack,
+} from './deezer-engine.js';
+export { createDefaultEngines, type DefaultEnginesOptions, type EngineSet } from './default-engines.js';
+export type {
+  ArtTrack,
+  CollectionLookupResult,
+  Engine,
+  EngineCallOptions,
+  EngineTier,
+  ExtractedMedia,
+  ExtractOptions,
+  FindByIsrcOptions,
+  LookupOptions,
+  LookupRef,
+  LookupResult,
+  MetadataCapability,
+  MetadataEngine,
+  MetadataResult,
+  QueryEngine,
+  SearchOptions,
+  SynthesizedQuery,
+  SynthesizeQueryOptions,
+  TrackLookupResult,
+  TrackQuery,
+  VideoCandidate,
+  VideoCapability,
+  VideoEngine,
+  VideoFormat,
+  VideoIsrcSearchOptions,
+  VideoSearchOptions,
+} from './engine.js';
+export { createGeminiEngine, type GeminiSettings, geminiQuerySchema } from './gemini-engine.js';
+export { createGroqEngine, type GroqSettings } from './groq-engine.js';
+export {
+  createHttpClient,
+  type FetchFunction,
+  type HttpClient,
+  type HttpClientOptions,
+  type HttpEngineSettings,
+  type HttpRequestOptions,
+  type HttpResponse,
+  parseGoogleRetryDelay,
+  parseRetryAfter,
+  type RetryPolicy,
+  redactUrl,
+} from './http-client.js';
+export { createItunesEngine, type ItunesSettings, itunesArtwork, mapItunesTrack } from './itunes-engine.js';
+export { describeTrack, parseSynthesizedQuery, queryInstructions } from './llm-query.js';
+export {
+  createMusicBrainzEngine,
+  type MusicBrainzSettings,
+  mapMusicBrainzRecording,
+  musicBrainzRecordingQuery,
+  musicBrainzUserAgent,
+} from './musicbrainz-engine.js';
+export { createOdesliEngine, mapOdesliLinks, type OdesliSettings } from './odesli-engine.js';
+export {
+  type Clock,
+  createRateLimiter,
+  type RateLimit,
+  type RateLimiter,
+  type RateLimiterOptions,
+  serviceRateLimits,
+  systemClock,
+} from './rate-limiter.js';
+export {
+  createSoundchartsEngine,
+  hasSoundchartsCredentials,
+  mapSoundchartsIdentifiers,
+  mapSoundchartsSong,
+  type SoundchartsSettings,
+} from './soundcharts-engine.js';
+export {
+  createSpotifyEngine,
+  mapSpotifyApiTrack,
+  mapSpotifyEmbedTrack,
+  type SpotifySettings,
+  spotifyEmbedEntity,
+  spotifySearchQuery,
+} from './spotify-engine.js';
+export { coverArtFromImages, normalizeIsrc, type SizedImage } from './track-fields.js';
+export { createYoutubeEngine, type YoutubeSettings, ytDlpError } from './youtube-engine.js';
+export {
+  artTrackOf,
+  expiryFromUrl,
+  mapVideoCandidate,
+  mapYtDlpFormat,
+  parseArtTrackDescription,
+  parseYtDlpSearch,
+  parseYtDlpVideo,
+} from './youtube-format.js';

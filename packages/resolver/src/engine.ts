@@ -1,0 +1,256 @@
+import type {
+  CoverArt,
+  LogEvent,
+  MediaFormat,
+  MediaSource,
+  Platform,
+  PlatformIds,
+  TrackMetadata,
+  TrackRefKind,
+} from '@nexstream/core';
+
+/**
+ * When the race starts an engine: tier 0 at T+0 (ISRC sources, ISRC video search), tier 1 at T+1500 ms
+ * (cross-platform mapping, fuzzy metadata, plain video search), tier 2 at T+6000 ms (LLM query synthesis).
+ * The delays themselves belong to the race; an engine only states where it fits.
+ */
+export type EngineTier = 0 | 1 | 2;
+
+/** What a metadata engine can do; each capability maps to one optional `do…` method. */
+export type MetadataCapability = 'isrc' | 'search' | 'lookup';
+
+/** What a video engine can do. */
+export type VideoCapability = 'search' | 'isrc-search' | 'extract';
+
+/** Options every engine call takes. */
+export interface EngineCallOptions {
+  /** Aborts the call: the HTTP request is cancelled, a child process is killed. */
+  signal?: AbortSignal;
+  /**
+   * Receives log lines for telemetry panels (request retries, rate-limit waits, yt-dlp stderr).
+   * Never receives secrets.
+   */
+  onLog?: (event: LogEvent) => void;
+}
+
+/** A track as the race knows it, used to build searches. Durations in milliseconds. */
+export interface TrackQuery {
+  title: string;
+  /** Main artist first. */
+  artists: string[];
+  album?: string;
+  durationMs?: number;
+  isrc?: string;
+  explicit?: boolean;
+}
+
+/** Track metadata from one engine, with where it came from and how far its ISRC can be trusted. */
+export interface MetadataResult {
+  /** The engine id that produced it (`deezer`, `musicbrainz`, …). */
+  engine: string;
+  track: TrackMetadata;
+  /**
+   * True only when `track.isrc` belongs to this very recording according to a source that holds ISRCs:
+   * Deezer full track objects (`/track/{id}`, `/track/isrc:`), MusicBrainz ISRC look-ups and recordings with
+   * a single ISRC, Soundcharts. False when the ISRC is absent or only a hint (Spotify's Web API). The race
+   * must still check that title, artists and duration agree before calling a match ISRC-verified.
+   */
+  isrcAuthoritative: boolean;
+  /** The item's page on the service, for people. */
+  url?: string;
+  /** The service's own relevance for search results, 0–1, when it reports one (MusicBrainz `score`). */
+  relevance?: number;
+}
+
+/** A platform item to look up: the `platform` variant of core's `TrackRef`, or just its identifying fields. */
+export interface LookupRef {
+  platform: Platform;
+  kind: TrackRefKind;
+  /** The platform's id for the item. */
+  id: string;
+  /** The canonical URL, when known (Odesli can look up by URL). */
+  url?: string;
+  /** Two-letter storefront (iTunes `country`, Odesli `userCountry`). */
+  region?: string;
+}
+
+/** A single track found by {@link MetadataEngine.doLookup}. */
+export interface TrackLookupResult {
+  kind: 'track';
+  result: MetadataResult;
+}
+
+/** An album, playlist or artist found by {@link MetadataEngine.doLookup}, with its tracks (what the seeder lists). */
+export interface CollectionLookupResult {
+  kind: 'album' | 'playlist' | 'artist';
+  engine: string;
+  /** Album or playlist title, or the artist's name. */
+  title: string;
+  artists: string[];
+  coverArt?: CoverArt;
+  ids: PlatformIds;
+  /** The tracks the service listed (an artist: its top tracks). */
+  tracks: MetadataResult[];
+  /** The service's total when it has more tracks than listed. */
+  total?: number;
+  url?: string;
+}
+
+/** What {@link MetadataEngine.doLookup} returns. */
+export type LookupResult = TrackLookupResult | CollectionLookupResult;
+
+/** Options for {@link MetadataEngine.doFindByIsrc}. */
+export interface FindByIsrcOptions extends EngineCallOptions {
+  /** Any spelling (`GB-DUW-00-00059`, lower case); engines normalize it. */
+  isrc: string;
+}
+
+/** Options for {@link MetadataEngine.doSearch}: a structured track (preferred) or free text. */
+export type SearchOptions = EngineCallOptions & { limit?: number } & (
+    | { track: TrackQuery; query?: undefined }
+    | { query: string; track?: undefined }
+  );
+
+/** Options for {@link MetadataEngine.doLookup}. */
+export interface LookupOptions extends EngineCallOptions {
+  ref: LookupRef;
+}
+
+/**
+ * One adapter to one metadata service. Methods the race calls are prefixed `do…` (as in the AI SDK) so
+ * applications don't call them by accident; an engine that lacks a capability omits the method and its
+ * entry in `capabilities`. "Not found" is `null` / `[]`; every other failure is a `NexStreamError`
+ * whose `retryable` / `retryAfterMs` say whether and when to try again.
+ */
+export interface MetadataEngine {
+  readonly kind: 'metadata';
+  /** Stable id used in events and logs (`deezer`, `itunes`, …). */
+  readonly id: string;
+  readonly tier: EngineTier;
+  readonly capabilities: readonly MetadataCapability[];
+  /** Platforms whose ids `doLookup` accepts (empty when it cannot look up). */
+  readonly lookupPlatforms: readonly Platform[];
+  /** Whether any result of this engine can carry an authoritative ISRC (see {@link MetadataResult}). */
+  readonly provesIsrc: boolean;
+  /** The recording with this ISRC, or `null`. */
+  doFindByIsrc?(options: FindByIsrcOptions): Promise<MetadataResult | null>;
+  /** Recordings matching a track or a query, best first (the service's order). */
+  doSearch?(options: SearchOptions): Promise<MetadataResult[]>;
+  /** A track, album, playlist or artist by platform id, or `null`. */
+  doLookup?(options: LookupOptions): Promise<LookupResult | null>;
+  /** Releases the engine's connection pools; in-flight calls are aborted. */
+  close(): Promise<void>;
+}
+
+/** Track fields yt-dlp parsed from an auto-generated ("… - Topic") upload: exact catalogue strings. */
+export interface ArtTrack {
+  title: string;
+  artists: string[];
+  album?: string;
+  /** `YYYY-MM-DD` or `YYYY`. */
+  releaseDate?: string;
+}
+
+/** A video found by a search or an extraction, before scoring. */
+export interface VideoCandidate {
+  engine: string;
+  /** `youtube:<id>` (or `generic:<id>` for other sites). */
+  mediaId: string;
+  /** The site's own id. */
+  id: string;
+  /** Watch page URL. */
+  url: string;
+  title: string;
+  channel?: string;
+  channelId?: string;
+  /** The channel has the verified badge. */
+  channelVerified?: boolean;
+  durationMs?: number;
+  viewCount?: number;
+  /** A live stream or a premiere, not a recording. */
+  live?: boolean;
+  thumbnailUrl?: string;
+  /** Present when the upload is an art track (a "… - Topic" channel or parsed catalogue fields). */
+  artTrack?: ArtTrack;
+  /** The ISRC whose search found this video; ties the video to that ISRC for verification. */
+  foundByIsrc?: string;
+}
+
+/** A media format with yt-dlp's transport details, which the tunnel needs for fragmented protocols. */
+export interface VideoFormat extends MediaFormat {
+  /** yt-dlp `protocol`: `https`, `http_dash_segments`, `m3u8_native`, … */
+  protocol?: string;
+  /** The manifest the format came from (DASH/HLS), when any. */
+  manifestUrl?: string;
+}
+
+/** The result of a full extraction: the media with its formats, and the candidate view of the video. */
+export interface ExtractedMedia {
+  media: MediaSource & { formats: VideoFormat[] };
+  candidate: VideoCandidate;
+}
+
+/** Options for {@link VideoEngine.doSearchVideos}. */
+export interface VideoSearchOptions extends EngineCallOptions {
+  query: string;
+  /** Number of results, 1–50. */
+  limit?: number;
+}
+
+/** Options for {@link VideoEngine.doSearchByIsrc}. */
+export interface VideoIsrcSearchOptions extends EngineCallOptions {
+  isrc: string;
+  limit?: number;
+}
+
+/** Options for {@link VideoEngine.doExtract}: a video id (of the engine's site) or a URL. */
+export interface ExtractOptions extends EngineCallOptions {
+  id?: string;
+  url?: string;
+  /** A yt-dlp format selector; defaults to the engine's (`bv*+ba/b`). */
+  format?: string;
+}
+
+/**
+ * A media source (YouTube through yt-dlp): searches videos and extracts their formats. Search misses are
+ * `[]`; extracting a video that does not exist is `NXS_NOT_FOUND` because the caller named it.
+ */
+export interface VideoEngine {
+  readonly kind: 'video';
+  readonly id: string;
+  /** 0: its ISRC search runs in the first tier (the race runs plain searches later). */
+  readonly tier: EngineTier;
+  readonly capabilities: readonly VideoCapability[];
+  doSearchVideos(options: VideoSearchOptions): Promise<VideoCandidate[]>;
+  doSearchByIsrc(options: VideoIsrcSearchOptions): Promise<VideoCandidate[]>;
+  doExtract(options: ExtractOptions): Promise<ExtractedMedia>;
+  /** Kills the engine's running processes. */
+  close(): Promise<void>;
+}
+
+/** A search query an LLM built for a track. */
+export interface SynthesizedQuery {
+  engine: string;
+  /** The query to run first. */
+  query: string;
+  /** Other queries worth trying, best first. */
+  alternatives: string[];
+}
+
+/** Options for {@link QueryEngine.doSynthesizeQuery}. */
+export interface SynthesizeQueryOptions extends EngineCallOptions {
+  track: TrackQuery;
+}
+
+/** An LLM that turns a track into a precise video search query (the race's last tier). */
+export interface QueryEngine {
+  readonly kind: 'query';
+  readonly id: string;
+  readonly tier: EngineTier;
+  readonly capabilities: readonly ['query'];
+  doSynthesizeQuery(options: SynthesizeQueryOptions): Promise<SynthesizedQuery>;
+  close(): Promise<void>;
+}
+
+/** Any engine; discriminate on `kind`. */
+export type Engine = MetadataEngine | VideoEngine | QueryEngine;

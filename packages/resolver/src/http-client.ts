@@ -1,0 +1,499 @@
+import { STATUS_CODES } from 'node:http';
+import type { LogEvent, LogLevel } from '@nexstream/core';
+import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
+import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
+import {
+  type Clock,
+  createRateLimiter,
+  type RateLimit,
+  type RateLimiter,
+  systemClock,
+} from './rate-limiter.js';
+
+/** A WHATWG `fetch` (for example undici's, or one with a proxy dispatcher) used instead of the built-in pool. */
+export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
+
+/** How requests are retried. Only 429 (and what an engine marks retryable) is retried automatically. */
+export interface RetryPolicy {
+  /** Retries after the first attempt. Default 2. */
+  retries: number;
+  /** First backoff delay when the service gave no `Retry-After`, in ms; doubles per retry. Default 500. */
+  baseDelayMs: number;
+  /** Longest backoff delay, in ms. Default 8000. */
+  maxDelayMs: number;
+  /**
+   * A 429 whose `Retry-After` is longer than this (ms) is not waited for: the call fails at once with
+   * `NXS_RATE_LIMITED` and `retryAfterMs`, and the engine's limiter holds further calls. Default 5000.
+   */
+  maxRetryAfterMs: number;
+  /** Also retry 502/503/504 with backoff (MusicBrainz answers 503 when over its rate). Default false. */
+  retryServerErrors: boolean;
+}
+
+/** The HTTP settings every HTTP engine accepts. */
+export interface HttpEngineSettings {
+  /** The service's base URL (tests point it at the replay server). */
+  baseURL?: string;
+  /**
+   * An undici dispatcher (`Agent`, `Pool`, `ProxyAgent`, `MockAgent`) to send requests through. The engine
+   * does not close a dispatcher it was given. Default: a keep-alive `Agent` owned by the engine.
+   */
+  dispatcher?: Dispatcher;
+  /** A `fetch` to use instead of undici's `request` (takes precedence over `dispatcher`). */
+  fetch?: FetchFunction;
+  /** Extra headers on every request. */
+  headers?: Record<string, string>;
+  /** Deadline per request (connect, headers and body), in ms. Default 10000. */
+  timeoutMs?: number;
+  /** TCP/TLS connect deadline for the owned pool, in ms. Default 5000. */
+  connectTimeoutMs?: number;
+  /** The engine's sliding-window limit; `false` disables it. Defaults to the service's published limit. */
+  rateLimit?: RateLimit | false;
+  /** Retry policy overrides. */
+  retry?: Partial<RetryPolicy>;
+  /** Where credentials env vars are read. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+}
+
+/** One request. */
+export interface HttpRequestOptions {
+  method?: 'GET' | 'POST';
+  /** Appended to the base URL, or an absolute URL. */
+  path: string;
+  /** A different base URL for this request (Spotify's token endpoint lives on another host). */
+  baseURL?: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  headers?: Record<string, string>;
+  /** A JSON request body (sets `content-type`). */
+  json?: unknown;
+  /** A form request body (`application/x-www-form-urlencoded`). */
+  form?: Record<string, string>;
+  signal?: AbortSignal | undefined;
+  onLog?: ((event: LogEvent) => void) | undefined;
+  /** Non-2xx statuses handed back to the caller instead of thrown (their body is parsed when it is JSON). */
+  acceptStatus?: readonly number[];
+  /**
+   * Looks at a parsed response and returns an error to throw, for services that report errors inside
+   * HTTP 200 bodies. A retryable error is retried with backoff (or its `retryAfterMs`) while retries remain.
+   */
+  check?: (response: HttpResponse) => NexStreamError | undefined;
+}
+
+/** A response with its body read. */
+export interface HttpResponse<T = unknown> {
+  status: number;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  /** The parsed JSON (`json()`), the text (`text()`), or `undefined` for an unparsable accepted status. */
+  data: T;
+  /** The URL with secrets masked, for messages. */
+  url: string;
+}
+
+/** The HTTP layer one engine uses: keep-alive pool, deadlines, rate limit, retries, error mapping. */
+export interface HttpClient {
+  /** Sends a request and parses the body as JSON. */
+  json(options: HttpRequestOptions): Promise<HttpResponse<unknown>>;
+  /** Sends a request and returns the body as text. */
+  text(options: HttpRequestOptions): Promise<HttpResponse<string>>;
+  /** Aborts in-flight requests and closes the owned pool. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link createHttpClient}. */
+export interface HttpClientOptions extends HttpEngineSettings {
+  /** The engine id, used in messages and logs. */
+  name: string;
+  baseURL: string;
+  /** What to tell the user on 401/403 (which env vars to check). */
+  credentialsHint?: string;
+  /** Injectable clock for tests. */
+  clock?: Clock;
+}
+
+const defaultRetry: RetryPolicy = {
+  retries: 2,
+  baseDelayMs: 500,
+  maxDelayMs: 8_000,
+  maxRetryAfterMs: 5_000,
+  retryServerErrors: false,
+};
+
+const secretParameter = /key|token|secret|sig|signature|password|auth|code/i;
+
+/** Masks secrets in a URL for messages and logs: query values whose names look secret, and user info. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    for (const name of [...parsed.searchParams.keys()]) {
+      if (secretParameter.test(name)) parsed.searchParams.set(name, '***');
+    }
+    return parsed.toString().replaceAll('%2A%2A%2A', '***');
+  } catch {
+    return url.replace(/\?.*$/, '');
+  }
+}
+
+/**
+ * Parses a `Retry-After` value (delay in seconds, or an HTTP date) into milliseconds from `now`.
+ * Returns `undefined` when absent or unreadable.
+ */
+export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/**
+ * Reads Google's `RetryInfo.retryDelay` (`"12s"`, `"0.5s"`) from an error body
+ * (`error.details[]` with `@type` ending in `RetryInfo`), in milliseconds.
+ */
+export function parseGoogleRetryDelay(body: unknown): number | undefined {
+  const details = (body as { error?: { details?: unknown } } | undefined)?.error?.details;
+  if (!Array.isArray(details)) return undefined;
+  for (const detail of details) {
+    const type = (detail as { '@type'?: unknown })['@type'];
+    const delay = (detail as { retryDelay?: unknown }).retryDelay;
+    if (typeof type === 'string' && type.endsWith('RetryInfo') && typeof delay === 'string') {
+      const match = /^(\d+(?:\.\d+)?)s$/.exec(delay.trim());
+      if (match) return Math.round(Number(match[1]) * 1000);
+    }
+  }
+  return undefined;
+}
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+}
+
+/** Creates the HTTP layer of one engine. */
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  const clock = options.clock ?? systemClock;
+  const retry: RetryPolicy = { ...defaultRetry, ...options.retry };
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const ownedAgent =
+    options.fetch || options.dispatcher
+      ? undefined
+      : new Agent({
+          keepAliveTimeout: 10_000,
+          keepAliveMaxTimeout: 60_000,
+          connections: 8,
+          connect: { timeout: options.connectTimeoutMs ?? 5_000 },
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+  const dispatcher = options.dispatcher ?? ownedAgent;
+  const limiter: RateLimiter | undefined =
+    options.rateLimit === false || options.rateLimit === undefined
+      ? undefined
+      : createRateLimiter({
+          name: options.name,
+          ...options.rateLimit,
+          maxPauseWaitMs: retry.maxRetryAfterMs,
+          clock,
+        });
+  const inFlight = new Set<AbortController>();
+  let closed = false;
+
+  function log(request: HttpRequestOptions, level: LogLevel, message: string): void {
+    request.onLog?.({ type: 'log', level, source: options.name, message, at: clock.now() });
+  }
+
+  function buildUrl(request: HttpRequestOptions): string {
+    const base = request.baseURL ?? options.baseURL;
+    const url = /^https?:\/\//.test(request.path)
+      ? new URL(request.path)
+      : new URL(base.replace(/\/+$/, '') + (request.path.startsWith('/') ? '' : '/') + request.path);
+    for (const [name, value] of Object.entries(request.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, String(value));
+    }
+    return url.toString();
+  }
+
+  async function fetchOnce(
+    request: HttpRequestOptions,
+    method: string,
+    url: string,
+    shownUrl: string,
+  ): Promise<RawResponse> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error('timeout'));
+    }, timeoutMs);
+    const onAbort = () => controller.abort(request.signal?.reason);
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    inFlight.add(controller);
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...options.headers,
+      ...request.headers,
+    };
+    let body: string | undefined;
+    if (request.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(request.json);
+    } else if (request.form !== undefined) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(request.form).toString();
+    }
+    let phase: 'headers' | 'body' = 'headers';
+    let received = 0;
+    let announced: string | undefined;
+    try {
+      if (request.signal?.aborted) throw request.signal.reason;
+      if (options.fetch) {
+        const response = await options.fetch(url, { method, headers, body, signal: controller.signal });
+        phase = 'body';
+        const responseHeaders: Record<string, string> = {};
+        response.headers.forEach((value, name) => {
+          responseHeaders[name] = value;
+        });
+        announced = responseHeaders['content-length'];
+        const buffer = new Uint8Array(await response.arrayBuffer());
+        received = buffer.byteLength;
+        return { status: response.status, headers: responseHeaders, text: new TextDecoder().decode(buffer) };
+      }
+      const response = await undiciRequest(url, {
+        dispatcher,
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body,
+        signal: controller.signal,
+      });
+      phase = 'body';
+      const responseHeaders: Record<string, string> = {};
+      for (const [name, value] of Object.entries(response.headers)) {
+        if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      announced = responseHeaders['content-length'];
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of response.body) {
+        chunks.push(chunk as Uint8Array);
+        received += (chunk as Uint8Array).byteLength;
+      }
+      return {
+        status: response.statusCode,
+        headers: responseHeaders,
+        text: new TextDecoder().decode(Buffer.concat(chunks)),
+      };
+    } catch (error) {
+      if (timedOut) {
+        throw new NexStreamError(
+          NexStreamErrorCode.Timeout,
+          `[${method}] "${shownUrl}": no complete response within ${timeoutMs} ms; try again later or raise timeoutMs`,
+          { cause: error, retryable: true },
+        );
+      }
+      if (controller.signal.aborted || closed) {
+        throw new NexStreamError(
+          NexStreamErrorCode.Aborted,
+          `[${method}] "${shownUrl}": aborted${closed ? ' (engine closed)' : ''}`,
+          { cause: controller.signal.reason ?? error, retryable: false },
+        );
+      }
+      if (phase === 'body') {
+        throw new NexStreamError(
+          NexStreamErrorCode.Upstream,
+          `[${method}] "${shownUrl}": truncated body, the connection closed after ${received}${announced ? ` of ${announced}` : ''} bytes; try again`,
+          { cause: error, retryable: true },
+        );
+      }
+      const code = (error as { code?: unknown }).code;
+      throw new NexStreamError(
+        NexStreamErrorCode.Upstream,
+        `[${method}] "${shownUrl}": request failed (${typeof code === 'string' ? code : (error as Error).message}); check the network or the baseURL`,
+        { cause: error, retryable: true },
+      );
+    } finally {
+      clearTimeout(timer);
+      request.signal?.removeEventListener('abort', onAbort);
+      inFlight.delete(controller);
+    }
+  }
+
+  function backoff(attempt: number): number {
+    const delay = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
+    return Math.round(delay / 2 + (Math.random() * delay) / 2);
+  }
+
+  async function wait(request: HttpRequestOptions, ms: number, method: string, shownUrl: string) {
+    try {
+      await clock.sleep(ms, request.signal);
+    } catch (error) {
+      throw new NexStreamError(NexStreamErrorCode.Aborted, `[${method}] "${shownUrl}": aborted`, {
+        cause: error,
+        retryable: false,
+      });
+    }
+  }
+
+  function statusError(method: string, shownUrl: string, raw: RawResponse): NexStreamError {
+    const statusLine = `${raw.status} ${STATUS_CODES[raw.status] ?? ''}`.trim();
+    const serviceMessage = extractServiceMessage(raw.text);
+    const prefix = `[${method}] "${shownUrl}": ${statusLine}${serviceMessage ? ` (${serviceMessage})` : ''}`;
+    const details = { status: raw.status, service: options.name };
+    if (raw.status === 401) {
+      return new NexStreamError(
+        NexStreamErrorCode.Unauthorized,
+        `${prefix}; ${options.credentialsHint ?? 'check the credentials'}`,
+        { retryable: false, details },
+      );
+    }
+    if (raw.status === 403) {
+      return new NexStreamError(
+        NexStreamErrorCode.Forbidden,
+        `${prefix}; ${options.credentialsHint ?? 'the service refused the request'}`,
+        { retryable: false, details },
+      );
+    }
+    if (raw.status === 404) {
+      return new NexStreamError(NexStreamErrorCode.NotFound, prefix, { retryable: false, details });
+    }
+    if (raw.status >= 500) {
+      return new NexStreamError(
+        NexStreamErrorCode.Upstream,
+        `${prefix}; the service failed, try again later`,
+        {
+          retryable: true,
+          details,
+        },
+      );
+    }
+    return new NexStreamError(NexStreamErrorCode.Upstream, prefix, { retryable: false, details });
+  }
+
+  async function send(request: HttpRequestOptions, parse: 'json' | 'text'): Promise<HttpResponse<unknown>> {
+    if (closed) {
+      throw new NexStreamError(NexStreamErrorCode.Aborted, `${options.name}: the engine is closed`, {
+        retryable: false,
+      });
+    }
+    const method = request.method ?? 'GET';
+    const url = buildUrl(request);
+    const shownUrl = redactUrl(url);
+    for (let attempt = 0; ; attempt++) {
+      const canRetry = attempt < retry.retries;
+      if (limiter) {
+        try {
+          await limiter.acquire(request.signal);
+        } catch (error) {
+          if (NexStreamError.is(error)) throw error;
+          throw new NexStreamError(NexStreamErrorCode.Aborted, `[${method}] "${shownUrl}": aborted`, {
+            cause: error,
+            retryable: false,
+          });
+        }
+      }
+      const raw = await fetchOnce(request, method, url, shownUrl);
+      const accepted = request.acceptStatus?.includes(raw.status) ?? false;
+
+      if (raw.status === 429 && !accepted) {
+        const retryAfterMs =
+          parseRetryAfter(raw.headers['retry-after'], clock.now()) ??
+          parseGoogleRetryDelay(safeJson(raw.text));
+        const waitMs = retryAfterMs ?? backoff(attempt);
+        limiter?.pauseUntil(clock.now() + waitMs);
+        const error = new NexStreamError(
+          NexStreamErrorCode.RateLimited,
+          `[${method}] "${shownUrl}": 429 Too Many Requests${retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`}; ${options.name} is rate limiting us, try again later`,
+          { retryable: true, retryAfterMs: waitMs, details: { status: 429, service: options.name } },
+        );
+        if (canRetry && waitMs <= retry.maxRetryAfterMs) {
+          log(request, 'warn', `429 from ${shownUrl}; retrying in ${waitMs} ms`);
+          await wait(request, waitMs, method, shownUrl);
+          continue;
+        }
+        throw error;
+      }
+      if (raw.status >= 500 && !accepted) {
+        const error = statusError(method, shownUrl, raw);
+        if (canRetry && retry.retryServerErrors && [502, 503, 504].includes(raw.status)) {
+          const waitMs = parseRetryAfter(raw.headers['retry-after'], clock.now()) ?? backoff(attempt);
+          log(request, 'warn', `${raw.status} from ${shownUrl}; retrying in ${waitMs} ms`);
+          await wait(request, Math.min(waitMs, retry.maxDelayMs), method, shownUrl);
+          continue;
+        }
+        throw error;
+      }
+      if ((raw.status < 200 || raw.status >= 300) && !accepted) {
+        throw statusError(method, shownUrl, raw);
+      }
+
+      let data: unknown = raw.text;
+      if (parse === 'json') {
+        try {
+          data = JSON.parse(raw.text);
+        } catch (cause) {
+          if (accepted && (raw.status < 200 || raw.status >= 300)) {
+            data = undefined;
+          } else {
+            throw new NexStreamError(
+              NexStreamErrorCode.Upstream,
+              `[${method}] "${shownUrl}": invalid JSON in a ${raw.status} response (${(cause as Error).message}); the service sent a broken body, try again`,
+              { cause, retryable: true, details: { status: raw.status, service: options.name } },
+            );
+          }
+        }
+      }
+      const response: HttpResponse<unknown> = {
+        status: raw.status,
+        headers: raw.headers,
+        data,
+        url: shownUrl,
+      };
+      const problem = request.check?.(response);
+      if (problem) {
+        const waitMs = problem.retryAfterMs ?? backoff(attempt);
+        if (problem.code === NexStreamErrorCode.RateLimited) limiter?.pauseUntil(clock.now() + waitMs);
+        if (problem.retryable && canRetry && waitMs <= retry.maxRetryAfterMs) {
+          log(request, 'warn', `${problem.message}; retrying in ${waitMs} ms`);
+          await wait(request, waitMs, method, shownUrl);
+          continue;
+        }
+        throw problem;
+      }
+      return response;
+    }
+  }
+
+  return {
+    json: (request) => send(request, 'json'),
+    text: (request) => send(request, 'text') as Promise<HttpResponse<string>>,
+    async close() {
+      closed = true;
+      for (const controller of inFlight) controller.abort(new Error('engine closed'));
+      await ownedAgent?.close();
+    },
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A short service-provided error message from a JSON error body, for error messages (max 200 chars). */
+function extractServiceMessage(text: string): string | undefined {
+  const body = safeJson(text) as Record<string, unknown> | undefined;
+  if (!body || typeof body !== 'object') return undefined;
+  const error = body.error;
+  const candidates = [
+    typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : error,
+    body.message,
+    Array.isArray(body.errors) ? (body.errors[0] as { message?: unknown } | undefined)?.message : undefined,
+  ];
+  const found = candidates.find((value): value is string => typeof value === 'string' && value.length > 0);
+  return found && found.length > 200 ? `${found.slice(0, 197)}…` : found;
+}

@@ -1,0 +1,125 @@
+import { readFixture } from '@nexstream/testkit';
+import { describe, expect, it } from 'vitest';
+import {
+  describeHttpFailures,
+  rejectionOf,
+  testSettings,
+  useReplayServer,
+} from '../test/http-engine-harness.js';
+import type { MetadataResult } from './engine.js';
+import { createMusicBrainzEngine, musicBrainzRecordingQuery } from './musicbrainz-engine.js';
+
+const fixture = (name: string) => readFixture(new URL(`./__fixtures__/musicbrainz/${name}`, import.meta.url));
+
+describe('musicbrainz engine', () => {
+  const context = useReplayServer();
+  const engine = (settings = {}) =>
+    context.track(createMusicBrainzEngine({ baseURL: context.server.url, ...testSettings, ...settings }));
+
+  it('looks up an ISRC with inc=artists+releases and a NexStream User-Agent with a contact', async () => {
+    context.server.on('GET', '/ws/2/isrc/GBDUW0000059', { json: await fixture('isrc.json') });
+    const result = await engine({ contact: 'ops@example.org' }).doFindByIsrc!({ isrc: 'GBDUW0000059' });
+    const request = context.server.requests[0];
+    expect(request?.query.get('inc')).toBe('artists releases');
+    expect(request?.query.get('fmt')).toBe('json');
+    expect(request?.headers['user-agent']).toMatch(/^NexStream\/\d+\.\d+\.\d+ \( ops@example\.org \)$/);
+    expect(result).toMatchObject({
+      engine: 'musicbrainz',
+      isrcAuthoritative: true,
+      track: {
+        title: 'Harder, Better, Faster, Stronger',
+        artists: ['Daft Punk'],
+        album: 'Discovery',
+        durationMs: 224_693,
+        isrc: 'GBDUW0000059',
+        releaseDate: '2001-03-12',
+      },
+    });
+    expect(result?.track.coverArt?.large).toMatch(
+      /^https:\/\/coverartarchive\.org\/release\/.+\/front-1200$/,
+    );
+  });
+
+  it('returns null for an unknown ISRC (404)', async () => {
+    context.server.on('GET', /^\/ws\/2\/isrc\//, { status: 404, json: await fixture('not-found.json') });
+    expect(await engine().doFindByIsrc!({ isrc: 'USAAA0000001' })).toBeNull();
+  });
+
+  it('retries the 503 MusicBrainz sends over its rate limit, then succeeds', async () => {
+    context.server.on('GET', '/ws/2/isrc/GBDUW0000059', { json: await fixture('isrc.json') });
+    context.server.on(
+      'GET',
+      '/ws/2/isrc/GBDUW0000059',
+      { status: 503, json: await fixture('rate-limited.json') },
+      { times: 1 },
+    );
+    const result = await engine().doFindByIsrc!({ isrc: 'GBDUW0000059' });
+    expect(result?.track.isrc).toBe('GBDUW0000059');
+    expect(context.server.requests).toHaveLength(2);
+  });
+
+  it('searches recordings; a recording with one ISRC carries it, one with several does not', async () => {
+    context.server.on('GET', '/ws/2/recording', { json: await fixture('recording-search.json') });
+    const results = await engine().doSearch!({
+      track: { title: 'Harder, Better, Faster, Stronger', artists: ['Daft Punk'], durationMs: 224_693 },
+    });
+    expect(context.server.requests[0]?.query.get('query')).toBe(
+      'recording:"Harder, Better, Faster, Stronger" AND artist:"Daft Punk" AND dur:[214693 TO 234693]',
+    );
+    expect(results.map((item) => [item.track.isrc, item.isrcAuthoritative, item.relevance])).toEqual([
+      ['GBDUW0000059', true, 1],
+      [undefined, false, 0.87],
+    ]);
+  });
+
+  it('spaces requests one second apart by default', async () => {
+    context.server.on('GET', /^\/ws\/2\/isrc\//, { status: 404, json: await fixture('not-found.json') });
+    const musicbrainz = context.track(createMusicBrainzEngine({ baseURL: context.server.url }));
+    const times: number[] = [];
+    await Promise.all(
+      ['USAAA0000001', 'USAAA0000002'].map(async (isrc) => {
+        await musicbrainz.doFindByIsrc!({ isrc });
+        times.push(Date.now());
+      }),
+    );
+    expect(Math.abs(times[1]! - times[0]!)).toBeGreaterThanOrEqual(950);
+  });
+
+  it('tolerates unknown extra fields', async () => {
+    const body = (await fixture('isrc.json')) as { recordings: object[] };
+    body.recordings = body.recordings.map((recording) => ({
+      ...recording,
+      genres: [{ name: 'house' }],
+      'new-thing': 1,
+    }));
+    context.server.on('GET', '/ws/2/isrc/GBDUW0000059', { json: { ...body, extra: { x: 1 } } });
+    expect((await engine().doFindByIsrc!({ isrc: 'GBDUW0000059' }))?.track.durationMs).toBe(224_693);
+  });
+
+  it('maps a 400 to a non-retryable NXS_UPSTREAM', async () => {
+    context.server.on('GET', '/ws/2/recording', { status: 400, json: { error: 'Invalid query' } });
+    const error = await rejectionOf(engine().doSearch!({ query: 'AND' }));
+    expect(error.code).toBe('NXS_UPSTREAM');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(/400 Bad Request \(Invalid query\)/);
+  });
+
+  it('escapes quotes in the Lucene query', () => {
+    expect(musicBrainzRecordingQuery({ title: 'Say "Hi"', artists: [] })).toBe('recording:"Say \\"Hi\\""');
+  });
+});
+
+describeHttpFailures({
+  method: 'GET',
+  path: '/ws/2/isrc/GBDUW0000059',
+  success: {
+    json: {
+      isrc: 'GBDUW0000059',
+      recordings: [{ id: 'r1', title: 'Song', length: 1000, 'artist-credit': [] }],
+    },
+  },
+  create: (baseURL, settings) =>
+    createMusicBrainzEngine({ ...settings, retry: { ...settings.retry, retryServerErrors: false }, baseURL }),
+  call: (engine, signal) => engine.doFindByIsrc!({ isrc: 'GBDUW0000059', ...(signal ? { signal } : {}) }),
+  expectSuccess: (result) => expect((result as MetadataResult).track.isrc).toBe('GBDUW0000059'),
+});

@@ -1,0 +1,164 @@
+import type { TrackMetadata } from '@nexstream/core';
+import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
+import packageJson from '../package.json' with { type: 'json' };
+import type { MetadataEngine, MetadataResult, TrackQuery } from './engine.js';
+import { createHttpClient, type HttpEngineSettings } from './http-client.js';
+import { serviceRateLimits } from './rate-limiter.js';
+import {
+  isoDate,
+  list,
+  normalizeIsrc,
+  positiveMs,
+  record,
+  requireIsrc,
+  text,
+  uniqueNames,
+} from './track-fields.js';
+
+/** Settings for {@link createMusicBrainzEngine}. MusicBrainz needs no key but a meaningful User-Agent. */
+export interface MusicBrainzSettings extends HttpEngineSettings {
+  /** Default `https://musicbrainz.org`. */
+  baseURL?: string;
+  /**
+   * How MusicBrainz can reach you (an e-mail or URL), sent in the User-Agent as MusicBrainz requires.
+   * Falls back to `NEXSTREAM_CONTACT`, then the project URL.
+   */
+  contact?: string;
+  /** A complete User-Agent, replacing `NexStream/<version> ( <contact> )`. */
+  userAgent?: string;
+}
+
+const projectUrl = 'https://github.com/nexstream/nexstream';
+
+/** The User-Agent MusicBrainz gets: `NexStream/<version> ( <contact> )`. */
+export function musicBrainzUserAgent(contact: string = projectUrl): string {
+  return `NexStream/${packageJson.version} ( ${contact} )`;
+}
+
+/** Escapes a phrase for MusicBrainz's Lucene query syntax and quotes it. */
+function phrase(value: string): string {
+  return `"${value.replace(/(["\\])/g, '\\$1')}"`;
+}
+
+/** Builds a recording search: `recording:"…" AND artist:"…"` (plus a duration range when known). */
+export function musicBrainzRecordingQuery(track: TrackQuery): string {
+  const parts = [`recording:${phrase(track.title)}`];
+  const artist = track.artists[0];
+  if (artist) parts.push(`artist:${phrase(artist)}`);
+  if (track.durationMs) {
+    const slackMs = 10_000;
+    parts.push(`dur:[${Math.max(0, track.durationMs - slackMs)} TO ${track.durationMs + slackMs}]`);
+  }
+  return parts.join(' AND ');
+}
+
+function pickRelease(releases: Record<string, unknown>[]): Record<string, unknown> | undefined {
+  const official = releases.filter(
+    (release) => release.status === undefined || release.status === 'Official',
+  );
+  const pool = official.length > 0 ? official : releases;
+  return [...pool].sort((a, b) => (text(a.date) ?? '9999').localeCompare(text(b.date) ?? '9999'))[0];
+}
+
+/**
+ * Maps a MusicBrainz recording (from an ISRC look-up or a search) to a result. `isrc` is the ISRC that was
+ * looked up, or the recording's single ISRC in a search result; either is authoritative for that recording.
+ */
+export function mapMusicBrainzRecording(value: unknown, lookedUpIsrc?: string): MetadataResult | undefined {
+  const recording = record(value);
+  const id = text(recording.id);
+  const title = text(recording.title);
+  if (!id || !title) return undefined;
+  const credits = list(recording['artist-credit']).map(record);
+  const track: TrackMetadata = {
+    title,
+    artists: uniqueNames(credits.map((credit) => text(credit.name) ?? text(record(credit.artist).name))),
+    ids: {},
+  };
+  const durationMs = positiveMs(recording.length);
+  if (durationMs) track.durationMs = durationMs;
+  const release = pickRelease(list(recording.releases).map(record));
+  if (release) {
+    const album = text(release.title);
+    if (album) track.album = album;
+    const releaseId = text(release.id);
+    if (releaseId) {
+      const art = `https://coverartarchive.org/release/${releaseId}/front`;
+      track.coverArt = { small: `${art}-250`, medium: `${art}-500`, large: `${art}-1200` };
+    }
+  }
+  const releaseDate = isoDate(recording['first-release-date']) ?? isoDate(release?.date);
+  if (releaseDate) track.releaseDate = releaseDate;
+  const isrcs = list(recording.isrcs).map(normalizeIsrc).filter(Boolean) as string[];
+  const isrc = lookedUpIsrc ?? (isrcs.length === 1 ? isrcs[0] : undefined);
+  if (isrc) track.isrc = isrc;
+  const result: MetadataResult = {
+    engine: 'musicbrainz',
+    track,
+    isrcAuthoritative: isrc !== undefined,
+    url: `https://musicbrainz.org/recording/${id}`,
+  };
+  if (typeof recording.score === 'number') result.relevance = Math.max(0, Math.min(1, recording.score / 100));
+  return result;
+}
+
+/**
+ * MusicBrainz (ws/2 JSON): recordings by ISRC (authoritative, community-curated) and recording search.
+ * One request per second, with a User-Agent that says who we are; its 503 "rate limit" answers are
+ * retried with backoff.
+ */
+export function createMusicBrainzEngine(settings: MusicBrainzSettings = {}): MetadataEngine {
+  const env = settings.env ?? process.env;
+  const userAgent =
+    settings.userAgent ?? musicBrainzUserAgent(settings.contact ?? env.NEXSTREAM_CONTACT ?? projectUrl);
+  const client = createHttpClient({
+    name: 'musicbrainz',
+    rateLimit: serviceRateLimits.musicbrainz,
+    ...settings,
+    retry: { retryServerErrors: true, ...settings.retry },
+    headers: { 'user-agent': userAgent, ...settings.headers },
+    baseURL: settings.baseURL ?? 'https://musicbrainz.org',
+  });
+
+  return {
+    kind: 'metadata',
+    id: 'musicbrainz',
+    tier: 0,
+    capabilities: ['isrc', 'search'],
+    lookupPlatforms: [],
+    provesIsrc: true,
+    async doFindByIsrc({ isrc, signal, onLog }) {
+      const wanted = requireIsrc(isrc, 'musicbrainz');
+      let data: unknown;
+      try {
+        data = (
+          await client.json({ path: `/ws/2/isrc/${wanted}?inc=artists+releases&fmt=json`, signal, onLog })
+        ).data;
+      } catch (error) {
+        if (NexStreamError.is(error) && error.code === NexStreamErrorCode.NotFound) return null;
+        throw error;
+      }
+      const recordings = list(record(data).recordings)
+        .map((recording) => mapMusicBrainzRecording(recording, wanted))
+        .filter((item): item is MetadataResult => item !== undefined);
+      // Several recordings can share an ISRC (edits, duplicates); prefer one with a length and releases.
+      recordings.sort(
+        (a, b) => Number(b.track.durationMs !== undefined) - Number(a.track.durationMs !== undefined),
+      );
+      return recordings[0] ?? null;
+    },
+    async doSearch(options) {
+      const query = options.track ? musicBrainzRecordingQuery(options.track) : options.query;
+      const response = await client.json({
+        path: '/ws/2/recording',
+        query: { query, fmt: 'json', limit: options.limit ?? 10 },
+        signal: options.signal,
+        onLog: options.onLog,
+      });
+      return list(record(response.data).recordings)
+        .map((recording) => mapMusicBrainzRecording(recording))
+        .filter((item): item is MetadataResult => item !== undefined);
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,258 @@
+import type { LogLevel } from '@nexstream/core';
+import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
+import { locateProgram } from '@nexstream/core/node';
+import { execa, type ResultPromise } from 'execa';
+import type { EngineCallOptions, ExtractedMedia, VideoCandidate, VideoEngine } from './engine.js';
+import { requireIsrc, text } from './track-fields.js';
+import { parseYtDlpSearch, parseYtDlpVideo } from './youtube-format.js';
+
+/** Settings for {@link createYoutubeEngine}. */
+export interface YoutubeSettings {
+  /** The yt-dlp binary; else `NEXSTREAM_YTDLP`, else PATH (through core's `locateProgram`). */
+  binaryPath?: string;
+  /** Environment for locating the binary and for the process. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Format selector for extraction. Default `bv*+ba/b` (best video + best audio, else the best single file). */
+  format?: string;
+  /** Search results per search. Default 10. */
+  searchLimit?: number;
+  /**
+   * What yt-dlp is given for a search. Default `ytsearch<limit>:<query>`. Point it elsewhere for another
+   * site's search, or at a page of videos in tests.
+   */
+  searchTarget?: (query: string, limit: number) => string;
+  /** What is searched for an ISRC. Default `"<ISRC>"` (quoted, so YouTube matches it exactly). */
+  isrcQuery?: (isrc: string) => string;
+  /** Kill a search after this many ms. Default 30000. */
+  searchTimeoutMs?: number;
+  /** Kill an extraction after this many ms. Default 60000. */
+  extractTimeoutMs?: number;
+  /** yt-dlp's own `--socket-timeout`, in seconds. Default 15. */
+  socketTimeoutS?: number;
+  /** Extra arguments for every run (`--cookies`, `--extractor-args`, `--proxy`). Placed before the URL. */
+  extraArgs?: string[];
+}
+
+const stderrTailLines = 12;
+
+function levelOf(line: string): LogLevel {
+  if (line.startsWith('ERROR:')) return 'error';
+  if (line.startsWith('WARNING:')) return 'warn';
+  return 'debug';
+}
+
+/**
+ * Turns a failed yt-dlp run into a NexStreamError: "Video unavailable", private or removed videos and HTTP
+ * 404 are `NXS_NOT_FOUND`; "Unsupported URL" is `NXS_INVALID_INPUT`; everything else is
+ * `NXS_PROCESS_FAILED` with the last stderr lines (retryable for HTTP 403/429/5xx and network errors).
+ */
+export function ytDlpError(stderr: string, exitCode: number | undefined, target: string): NexStreamError {
+  const lines = stderr.split('\n').filter((line) => line.trim() !== '');
+  const tail = lines.slice(-stderrTailLines).join('\n');
+  const errorLine =
+    [...lines].reverse().find((line) => line.startsWith('ERROR:')) ?? lines[lines.length - 1] ?? '';
+  const details = { exitCode, stderrTail: tail };
+  if (
+    /Video unavailable|This video (is private|has been removed|is no longer available)|HTTP Error 404|does not exist/i.test(
+      errorLine,
+    )
+  ) {
+    return new NexStreamError(
+      NexStreamErrorCode.NotFound,
+      `yt-dlp: ${target} is not available: ${errorLine}`,
+      {
+        retryable: false,
+        details,
+      },
+    );
+  }
+  if (/Unsupported URL/i.test(errorLine)) {
+    return new NexStreamError(NexStreamErrorCode.InvalidInput, `yt-dlp cannot read ${target}: ${errorLine}`, {
+      retryable: false,
+      details,
+    });
+  }
+  const retryable = /HTTP Error (403|429|5\d\d)|timed out|Temporary failure|Connection (refused|reset)/i.test(
+    tail,
+  );
+  const hint = /HTTP Error 403|Sign in to confirm/i.test(tail)
+    ? ' (YouTube refused: update yt-dlp, install yt-dlp-ejs and a JS runtime such as deno, or pass cookies)'
+    : '';
+  return new NexStreamError(
+    NexStreamErrorCode.ProcessFailed,
+    `yt-dlp failed on ${target} (exit ${exitCode ?? 'unknown'})${hint}:\n${tail}`,
+    { retryable, details },
+  );
+}
+
+/**
+ * YouTube through yt-dlp (run with execa, argument arrays): flat search (`ytsearchN:`), search by ISRC,
+ * and full extraction (`-J`) into formats with codecs, sizes, the chosen video+audio pair, headers and
+ * link expiry. Art tracks ("… - Topic", parsed `track`/`artists`/`album`) are recognized. The process is
+ * killed when the call's signal aborts, on timeout, and on `close()`.
+ */
+export function createYoutubeEngine(settings: YoutubeSettings = {}): VideoEngine {
+  const env = settings.env ?? process.env;
+  const format = settings.format ?? 'bv*+ba/b';
+  const searchLimit = settings.searchLimit ?? 10;
+  const searchTarget =
+    settings.searchTarget ?? ((query: string, limit: number) => `ytsearch${limit}:${query}`);
+  const isrcQuery = settings.isrcQuery ?? ((isrc: string) => `"${isrc}"`);
+  const running = new Set<ResultPromise>();
+  const closeController = new AbortController();
+
+  async function run(
+    args: string[],
+    target: string,
+    timeoutMs: number,
+    call: EngineCallOptions,
+  ): Promise<unknown> {
+    if (closeController.signal.aborted) {
+      throw new NexStreamError(NexStreamErrorCode.Aborted, 'youtube: the engine is closed', {
+        retryable: false,
+      });
+    }
+    if (call.signal?.aborted) {
+      throw new NexStreamError(NexStreamErrorCode.Aborted, `yt-dlp on ${target}: aborted`, {
+        cause: call.signal.reason,
+        retryable: false,
+      });
+    }
+    const program = await locateProgram('yt-dlp', {
+      ...(settings.binaryPath ? { path: settings.binaryPath } : {}),
+      env,
+    });
+    const cancelSignal = call.signal
+      ? AbortSignal.any([call.signal, closeController.signal])
+      : closeController.signal;
+    const fullArgs = [
+      '--ignore-config',
+      '--no-progress',
+      '--socket-timeout',
+      String(settings.socketTimeoutS ?? 15),
+      ...(settings.extraArgs ?? []),
+      ...args,
+      '--',
+      target,
+    ];
+    const subprocess = execa(program.path, fullArgs, {
+      cancelSignal,
+      timeout: timeoutMs,
+      forceKillAfterDelay: 2_000,
+      reject: false,
+      stdin: 'ignore',
+      maxBuffer: 256 * 1024 * 1024,
+      env: { ...env, PYTHONUNBUFFERED: '1' },
+      extendEnv: false,
+    });
+    running.add(subprocess);
+    let pending = '';
+    subprocess.stderr?.on('data', (chunk: Buffer) => {
+      if (!call.onLog) return;
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.trim() === '') continue;
+        call.onLog({ type: 'log', level: levelOf(line), source: 'yt-dlp', message: line, at: Date.now() });
+      }
+    });
+    try {
+      const result = await subprocess;
+      if (result.isCanceled) {
+        throw new NexStreamError(
+          NexStreamErrorCode.Aborted,
+          `yt-dlp on ${target}: aborted${closeController.signal.aborted ? ' (engine closed)' : ''}; the process was killed`,
+          { cause: call.signal?.reason, retryable: false },
+        );
+      }
+      if (result.timedOut) {
+        throw new NexStreamError(
+          NexStreamErrorCode.Timeout,
+          `yt-dlp on ${target}: no answer within ${timeoutMs} ms; the process was killed, try again`,
+          { retryable: true },
+        );
+      }
+      const stderr = String(result.stderr ?? '');
+      if (result.exitCode !== 0) throw ytDlpError(stderr, result.exitCode, target);
+      try {
+        return JSON.parse(String(result.stdout));
+      } catch (cause) {
+        throw new NexStreamError(
+          NexStreamErrorCode.ProcessFailed,
+          `yt-dlp on ${target} printed no readable JSON (${(cause as Error).message})`,
+          {
+            cause,
+            retryable: false,
+            details: { stderrTail: stderr.split('\n').slice(-stderrTailLines).join('\n') },
+          },
+        );
+      }
+    } finally {
+      running.delete(subprocess);
+    }
+  }
+
+  async function search(
+    query: string,
+    limit: number,
+    call: EngineCallOptions,
+    foundByIsrc?: string,
+  ): Promise<VideoCandidate[]> {
+    const target = searchTarget(query, Math.max(1, Math.min(50, limit)));
+    try {
+      const output = await run(['-J', '--flat-playlist'], target, settings.searchTimeoutMs ?? 30_000, call);
+      return parseYtDlpSearch(output, 'youtube', foundByIsrc);
+    } catch (error) {
+      if (NexStreamError.is(error) && error.code === NexStreamErrorCode.NotFound) return [];
+      throw error;
+    }
+  }
+
+  return {
+    kind: 'video',
+    id: 'youtube',
+    tier: 0,
+    capabilities: ['search', 'isrc-search', 'extract'],
+    async doSearchVideos({ query, limit, signal, onLog }) {
+      const trimmed = text(query);
+      if (!trimmed) {
+        throw new NexStreamError(NexStreamErrorCode.InvalidInput, 'youtube: the search query is empty', {
+          retryable: false,
+        });
+      }
+      return search(trimmed, limit ?? searchLimit, { signal, onLog });
+    },
+    async doSearchByIsrc({ isrc, limit, signal, onLog }) {
+      const wanted = requireIsrc(isrc, 'youtube');
+      return search(isrcQuery(wanted), limit ?? 5, { signal, onLog }, wanted);
+    },
+    async doExtract({ id, url, format: selector, signal, onLog }): Promise<ExtractedMedia> {
+      const target = url ?? (id ? `https://www.youtube.com/watch?v=${id}` : undefined);
+      if (!target) {
+        throw new NexStreamError(NexStreamErrorCode.InvalidInput, 'youtube: doExtract needs an id or a url', {
+          retryable: false,
+        });
+      }
+      const output = await run(
+        ['-J', '--no-playlist', '-f', selector ?? format],
+        target,
+        settings.extractTimeoutMs ?? 60_000,
+        { signal, onLog },
+      );
+      const extracted = parseYtDlpVideo(output, 'youtube');
+      if (!extracted || extracted.media.formats.length === 0) {
+        throw new NexStreamError(
+          NexStreamErrorCode.ProcessFailed,
+          `yt-dlp on ${target}: the JSON has no id, title or playable format`,
+          { retryable: false },
+        );
+      }
+      return extracted;
+    },
+    async close() {
+      closeController.abort(new Error('engine closed'));
+      await Promise.allSettled([...running]);
+    },
+  };
+}
