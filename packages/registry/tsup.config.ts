@@ -1,4 +1,6 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.shared.js';
 
-export default defineConfig(packageBuild({ index: 'src/index.ts' }));
+export default defineConfig(
+  packageBuild({ index: 'src/index.ts', browser: 'src/browser.ts', verification: 'src/verification.ts' }),
+);

@@ -1,0 +1,25 @@
+// A second process writing the same registry file, for the concurrency and crash tests.
+//   registry-writer.ts upserts <url> <series> <count>   : <count> sequential puts, then "done <count>"
+//   registry-writer.ts crash <url> <series> <count>     : commits 100 matches ("committed"), then prints
+//                                                         "writing" and runs putMany of <count> more
+import { createRegistry } from '../../src/index.js';
+import { sampleMatch } from '../fixtures.js';
+
+const [mode, url, seriesText, countText] = process.argv.slice(2);
+const series = Number(seriesText);
+const count = Number(countText);
+const registry = await createRegistry({ url: url as string, busyTimeoutMs: 30_000 });
+console.log('ready');
+
+if (mode === 'upserts') {
+  for (let index = 0; index < count; index += 1) await registry.put(sampleMatch(series, index));
+  console.log(`done ${count}`);
+} else if (mode === 'crash') {
+  await registry.putMany(Array.from({ length: 100 }, (_, index) => sampleMatch(series, index)));
+  console.log('committed');
+  const batch = Array.from({ length: count }, (_, index) => sampleMatch(series, 100 + index));
+  console.log('writing');
+  await registry.putMany(batch);
+  console.log('finished');
+}
+await registry.close();
