@@ -49,6 +49,24 @@ export interface ProgressEvent {
   total?: number;
   /** Free-form message for people. */
   message?: string;
+  /** Units that failed so far (a seed's tracks), counted in `done`. */
+  failed?: number;
+  /** The unit this event is about, when it reports one (a seed reports each track). */
+  item?: ProgressItem;
+}
+
+/** One unit of a {@link ProgressEvent}: a seeded track and what became of it. */
+export interface ProgressItem {
+  /** A stable id for the unit (an ISRC or `platform:id`). */
+  id: string;
+  /** For people (`Artist - Title`). */
+  label: string;
+  /** `done`: finished as hoped; `skipped`: nothing to do; `failed`: see `reason`; `unverified`: found but not verified, so not stored. */
+  status: 'done' | 'skipped' | 'failed' | 'unverified';
+  /** Why it failed or was not verified. */
+  reason?: string;
+  /** The media it resolved to, when any. */
+  mediaId?: string;
 }
 
 /** A log line for telemetry panels. Never contains secrets. */

@@ -4,6 +4,18 @@
  *
  * @packageDocumentation
  */
+
+export {
+  type DeliveryClient,
+  type DeliveryContainer,
+  type DeliveryPlan,
+  type DeliveryReason,
+  type DeliveryRoute,
+  type DeliverySaveTarget,
+  defaultEdgeThresholdBytes,
+  type PlanDeliveryOptions,
+  planDelivery,
+} from './delivery-plan.js';
 export {
   httpStatusFor,
   isAbortError,
@@ -28,6 +40,7 @@ export {
   type NexStreamEventType,
   nexStreamEventTypes,
   type ProgressEvent,
+  type ProgressItem,
   type SettledEvent,
 } from './events.js';
 export { isValidIsrc, maxInputLength, normalizeIsrc, parseInput } from './parse-input.js';
