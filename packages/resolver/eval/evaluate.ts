@@ -1,0 +1,254 @@
+/**
+ * The match-scorer evaluation: loads the labeled cases in `eval/cases/*.json` and measures a ranking
+ * function on them. Shared by `run-eval.ts` (which scores with the built package) and the regression test in
+ * `src/match-scorer.test.ts` (which scores with the sources). Plain erasable TypeScript so Node runs it as is.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import type { MatchGrade, TrackMetadata } from '@nexstream/core';
+import type { MatchCandidate, ScoreOptions } from '../src/match-scorer.js';
+
+/** The track of a case: what the metadata engines would have found. */
+export interface EvalTrack {
+  title: string;
+  artists: string[];
+  album?: string;
+  durationMs?: number;
+  isrc?: string;
+  explicit?: boolean;
+}
+
+/** One labeled case: a track, the search results in their search order, and which of them are right or wrong. */
+export interface EvalCase {
+  id: string;
+  note: string;
+  track: EvalTrack;
+  candidates: MatchCandidate[];
+  /** Ids of videos that carry the requested recording. Empty: accepting nothing is the right answer. */
+  acceptable: string[];
+  /** Ids of videos that must never be accepted (another recording, an altered copy, another song). */
+  wrong: string[];
+}
+
+/** A file of cases that share one trap. */
+export interface EvalGroup {
+  group: string;
+  description: string;
+  cases: EvalCase[];
+}
+
+/** The slice of the scorer the evaluation needs (`rankCandidates` of `@nexstream/resolver`). */
+export type RankFunction = (
+  track: TrackMetadata,
+  candidates: readonly MatchCandidate[],
+  options?: ScoreOptions,
+) => ReadonlyArray<{ candidate: MatchCandidate; grade: MatchGrade; score: number; reasons: string[] }>;
+
+/** Figures for a set of cases. Rates are fractions (0–1), rounded to 4 decimals. */
+export interface EvalFigures {
+  cases: number;
+  /** Cases with at least one acceptable video. */
+  answerable: number;
+  /** Answerable cases whose first-ranked video is acceptable. */
+  precision_at_1: number;
+  /** All cases where the accepted video (first-ranked, grade ≥ the settle grade) is a wrong one. */
+  wrong_accept_rate: number;
+  /** Answerable cases where a video was accepted at the settle grade. */
+  coverage: number;
+  /** The same two figures when fuzzy matches are accepted too (the race does so after the grace period). */
+  fuzzy_wrong_accept_rate: number;
+  fuzzy_coverage: number;
+  /** Accepted videos that are in neither list (not counted as wrong). */
+  unlabeled_accepts: number;
+  /** Of all wrong-labeled candidates (not only the picks), the fraction graded at the settle grade or better. */
+  wrong_candidates_at_settle: number;
+  /** Of all acceptable candidates, the fraction graded at the settle grade or better. */
+  acceptable_candidates_at_settle: number;
+  baseline_precision_at_1: number;
+  baseline_wrong_accept_rate: number;
+  baseline_coverage: number;
+}
+
+/** One case that went wrong, for the report. */
+export interface EvalMiss {
+  group: string;
+  caseId: string;
+  kind: 'wrong-accept' | 'top-not-acceptable' | 'not-covered';
+  pick: string;
+  grade: MatchGrade;
+  score: number;
+  reasons: string[];
+}
+
+/** The report of {@link evaluate}. */
+export interface EvalReport {
+  overall: EvalFigures;
+  groups: Array<{ group: string; figures: EvalFigures }>;
+  misses: EvalMiss[];
+}
+
+const gradeOrder: Record<MatchGrade, number> = { verified: 4, exact: 3, strong: 2, fuzzy: 1, rejected: 0 };
+
+/** Reads every `*.json` group in the cases folder, sorted by file name, and checks the labels are consistent. */
+export function loadEvalGroups(directory: URL = new URL('./cases/', import.meta.url)): EvalGroup[] {
+  const files = readdirSync(directory)
+    .filter((name) => name.endsWith('.json'))
+    .sort();
+  const groups = files.map((name) => JSON.parse(readFileSync(new URL(name, directory), 'utf8')) as EvalGroup);
+  for (const group of groups) {
+    for (const evalCase of group.cases) {
+      const ids = new Set(evalCase.candidates.map((candidate) => candidate.id));
+      const problem =
+        ids.size !== evalCase.candidates.length
+          ? 'duplicate candidate ids'
+          : [...evalCase.acceptable, ...evalCase.wrong].find((id) => !ids.has(id))
+            ? 'a labeled id is not among the candidates'
+            : evalCase.acceptable.some((id) => evalCase.wrong.includes(id))
+              ? 'an id is both acceptable and wrong'
+              : evalCase.candidates.some((candidate) => !/^[A-Za-z0-9_-]{11}$/.test(candidate.id))
+                ? 'a video id is not 11 characters'
+                : undefined;
+      if (problem) throw new Error(`eval case ${group.group}/${evalCase.id}: ${problem}`);
+    }
+  }
+  return groups;
+}
+
+function rate(count: number, total: number): number {
+  return total === 0 ? 0 : Math.round((count / total) * 10_000) / 10_000;
+}
+
+interface Tally {
+  cases: number;
+  answerable: number;
+  top: number;
+  wrong: number;
+  covered: number;
+  fuzzyWrong: number;
+  fuzzyCovered: number;
+  unlabeled: number;
+  baselineTop: number;
+  baselineWrong: number;
+  baselineCovered: number;
+  wrongCandidates: number;
+  wrongCandidatesAtSettle: number;
+  acceptableCandidates: number;
+  acceptableCandidatesAtSettle: number;
+}
+
+function emptyTally(): Tally {
+  return {
+    cases: 0,
+    answerable: 0,
+    top: 0,
+    wrong: 0,
+    covered: 0,
+    fuzzyWrong: 0,
+    fuzzyCovered: 0,
+    unlabeled: 0,
+    baselineTop: 0,
+    baselineWrong: 0,
+    baselineCovered: 0,
+    wrongCandidates: 0,
+    wrongCandidatesAtSettle: 0,
+    acceptableCandidates: 0,
+    acceptableCandidatesAtSettle: 0,
+  };
+}
+
+function figures(tally: Tally): EvalFigures {
+  return {
+    cases: tally.cases,
+    answerable: tally.answerable,
+    precision_at_1: rate(tally.top, tally.answerable),
+    wrong_accept_rate: rate(tally.wrong, tally.cases),
+    coverage: rate(tally.covered, tally.answerable),
+    fuzzy_wrong_accept_rate: rate(tally.fuzzyWrong, tally.cases),
+    fuzzy_coverage: rate(tally.fuzzyCovered, tally.answerable),
+    unlabeled_accepts: tally.unlabeled,
+    wrong_candidates_at_settle: rate(tally.wrongCandidatesAtSettle, tally.wrongCandidates),
+    acceptable_candidates_at_settle: rate(tally.acceptableCandidatesAtSettle, tally.acceptableCandidates),
+    baseline_precision_at_1: rate(tally.baselineTop, tally.answerable),
+    baseline_wrong_accept_rate: rate(tally.baselineWrong, tally.cases),
+    baseline_coverage: rate(tally.baselineCovered, tally.answerable),
+  };
+}
+
+/** Converts a case's track to core's `TrackMetadata`. */
+export function trackOf(evalCase: EvalCase): TrackMetadata {
+  return { ...evalCase.track, ids: {} };
+}
+
+/**
+ * Runs every case through `rank` and measures it. The pick is the first-ranked candidate; it is accepted
+ * when its grade is at least `settleGrade` (default `strong`: what the race settles on without waiting for
+ * the grace period). The baseline takes the first search result and always accepts it.
+ */
+export function evaluate(
+  groups: readonly EvalGroup[],
+  rank: RankFunction,
+  options: { settleGrade?: MatchGrade; scoreOptions?: ScoreOptions } = {},
+): EvalReport {
+  const settle = gradeOrder[options.settleGrade ?? 'strong'];
+  const total = emptyTally();
+  const report: EvalReport = { overall: figures(total), groups: [], misses: [] };
+  for (const group of groups) {
+    const tally = emptyTally();
+    for (const evalCase of group.cases) {
+      const ranked = rank(trackOf(evalCase), evalCase.candidates, options.scoreOptions);
+      const pick = ranked[0];
+      const first = evalCase.candidates[0];
+      const answerable = evalCase.acceptable.length > 0;
+      const accepted = pick !== undefined && gradeOrder[pick.grade] >= settle;
+      const fuzzyAccepted = pick !== undefined && gradeOrder[pick.grade] >= gradeOrder.fuzzy;
+      const pickId = pick?.candidate.id ?? '';
+      const isAcceptable = evalCase.acceptable.includes(pickId);
+      const isWrong = evalCase.wrong.includes(pickId);
+      tally.cases++;
+      if (answerable) tally.answerable++;
+      if (answerable && isAcceptable) tally.top++;
+      if (accepted && isWrong) tally.wrong++;
+      if (answerable && accepted) tally.covered++;
+      if (fuzzyAccepted && isWrong) tally.fuzzyWrong++;
+      if (answerable && fuzzyAccepted) tally.fuzzyCovered++;
+      if (accepted && !isAcceptable && !isWrong) tally.unlabeled++;
+      for (const entry of ranked) {
+        const atSettle = gradeOrder[entry.grade] >= settle;
+        if (evalCase.wrong.includes(entry.candidate.id)) {
+          tally.wrongCandidates++;
+          if (atSettle) tally.wrongCandidatesAtSettle++;
+        } else if (evalCase.acceptable.includes(entry.candidate.id)) {
+          tally.acceptableCandidates++;
+          if (atSettle) tally.acceptableCandidatesAtSettle++;
+        }
+      }
+      if (first) {
+        if (answerable && evalCase.acceptable.includes(first.id)) tally.baselineTop++;
+        if (evalCase.wrong.includes(first.id)) tally.baselineWrong++;
+        if (answerable) tally.baselineCovered++;
+      }
+      const kind: EvalMiss['kind'] | undefined =
+        accepted && isWrong
+          ? 'wrong-accept'
+          : answerable && !isAcceptable
+            ? 'top-not-acceptable'
+            : answerable && !accepted
+              ? 'not-covered'
+              : undefined;
+      if (kind && pick) {
+        report.misses.push({
+          group: group.group,
+          caseId: evalCase.id,
+          kind,
+          pick: `${pick.candidate.title} [${pick.candidate.channel ?? ''}]`,
+          grade: pick.grade,
+          score: pick.score,
+          reasons: pick.reasons,
+        });
+      }
+    }
+    for (const key of Object.keys(tally) as Array<keyof Tally>) total[key] += tally[key];
+    report.groups.push({ group: group.group, figures: figures(tally) });
+  }
+  report.overall = figures(total);
+  return report;
+}

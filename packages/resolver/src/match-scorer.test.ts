@@ -1,0 +1,444 @@
+import type { TrackMetadata } from '@nexstream/core';
+import { describe, expect, it } from 'vitest';
+import { evaluate, loadEvalGroups } from '../eval/evaluate.js';
+import type { VideoCandidate } from './engine.js';
+import {
+  defaultMatchThresholds,
+  durationCloseness,
+  durationRejectLimitMs,
+  type MatchCandidate,
+  meetsGrade,
+  rankCandidates,
+  scoreCandidate,
+  strongDurationGapMs,
+  type VersionTag,
+} from './match-scorer.js';
+
+const hello: TrackMetadata = {
+  title: 'Hello',
+  artists: ['Adele'],
+  album: '25',
+  durationMs: 295_000,
+  isrc: 'GBBKS1500214',
+  explicit: false,
+  ids: {},
+};
+
+function video(title: string, overrides: Partial<MatchCandidate> = {}): MatchCandidate {
+  return { id: 'AAAAAAAAAAA', title, channel: 'Adele', durationMs: 295_000, ...overrides };
+}
+
+describe('scoreCandidate: normalization', () => {
+  it('strips bracket noise, "Artist - Title" and VEVO before comparing', () => {
+    for (const title of [
+      'Adele - Hello (Official Music Video)',
+      'Adele - Hello [HD]',
+      'ADELE – HELLO | Official Audio',
+      'Hello - Adele (Lyrics)',
+      'Adele "Hello" Official Video 4K',
+    ]) {
+      const result = scoreCandidate(hello, video(title, { channel: 'AdeleVEVO' }));
+      expect(result.parts.title, title).toBe(1);
+      expect(result.parts.artist, title).toBe(1);
+      expect(result.channelKind, title).toBe('artist');
+    }
+  });
+
+  it('reads the artist from a " - Topic" channel and treats it as an art track', () => {
+    const result = scoreCandidate(hello, video('Hello', { channel: 'Adele - Topic' }));
+    expect(result.channelKind).toBe('art-track');
+    expect(result.parts.artist).toBe(1);
+    expect(result.grade).toBe('exact');
+  });
+
+  it('moves feat. credits out of the title and checks them against the track', () => {
+    const track: TrackMetadata = {
+      title: 'Wild Thoughts',
+      artists: ['DJ Khaled', 'Rihanna', 'Bryson Tiller'],
+      durationMs: 204_000,
+      ids: {},
+    };
+    const credited = scoreCandidate(
+      track,
+      video('DJ Khaled - Wild Thoughts ft. Rihanna, Bryson Tiller', {
+        channel: 'DJKhaledVEVO',
+        durationMs: 204_000,
+      }),
+    );
+    expect(credited.parts.title).toBe(1);
+    expect(credited.parts['penalty:extra-guest']).toBeUndefined();
+    const otherGuest = scoreCandidate(
+      track,
+      video('DJ Khaled - Wild Thoughts (feat. Justin Bieber)', {
+        channel: 'DJKhaledVEVO',
+        durationMs: 204_000,
+      }),
+    );
+    expect(otherGuest.parts['penalty:extra-guest']).toBeLessThan(0);
+  });
+
+  it('compares the catalogue title of an art track rather than the video title', () => {
+    const result = scoreCandidate(hello, {
+      id: 'BBBBBBBBBBB',
+      title: 'Hello',
+      channel: 'Adele - Topic',
+      durationMs: 296_000,
+      artTrack: { title: 'Hello', artists: ['Adele'], album: '25' },
+    });
+    expect(result.parts.album).toBe(1);
+    expect(result.grade).toBe('verified');
+  });
+});
+
+describe('scoreCandidate: version penalties', () => {
+  const examples: Array<[VersionTag, string]> = [
+    ['live', 'Adele - Hello (Live at the NRJ Awards)'],
+    ['live', 'Adele - Hello (En Vivo)'],
+    ['cover', 'Hello - Adele (Cover by J.Fla)'],
+    ['cover', 'Hello / Adele 歌ってみた'],
+    ['karaoke', 'Adele - Hello (Karaoke Version)'],
+    ['instrumental', 'Adele - Hello (Instrumental)'],
+    ['acapella', 'Adele - Hello (Acapella)'],
+    ['acapella', 'Adele - Hello (A Cappella)'],
+    ['remix', 'Adele - Hello (Tiësto Remix)'],
+    ['sped-up', 'Adele - Hello (sped up)'],
+    ['slowed', 'adele - hello (slowed + reverb)'],
+    ['reverb', 'adele - hello (slowed + reverb)'],
+    ['nightcore', 'Nightcore - Hello'],
+    ['8d', 'Adele - Hello (8D Audio)'],
+    ['bass-boosted', 'Adele - Hello [Bass Boosted]'],
+    ['extended', 'Adele - Hello (Extended Version)'],
+    ['loop', 'Adele - Hello (1 Hour Loop)'],
+    ['loop', 'Adele - Hello 10 Hours'],
+    ['acoustic', 'Adele - Hello (Acoustic)'],
+    ['demo', 'Adele - Hello (Demo)'],
+    ['not-the-song', 'Adele - Hello REACTION'],
+    ['alternate', 'Adele - Hello (2019 Mix)'],
+    ['alternate', "Adele - Hello (Adele's Version)"],
+  ];
+  for (const [tag, title] of examples) {
+    it(`penalizes "${tag}" in "${title}" and keeps it below strong`, () => {
+      const result = scoreCandidate(hello, video(title));
+      expect(result.parts[`penalty:${tag}`]).toBeLessThan(0);
+      expect(meetsGrade(result.grade, 'strong')).toBe(false);
+    });
+  }
+
+  it('does not penalize a version word the track has (Live Forever)', () => {
+    const track: TrackMetadata = { title: 'Live Forever', artists: ['Oasis'], durationMs: 276_000, ids: {} };
+    const result = scoreCandidate(
+      track,
+      video('Oasis - Live Forever (Official Video)', { channel: 'Oasis', durationMs: 277_000 }),
+    );
+    expect(result.parts['penalty:live']).toBeUndefined();
+    expect(meetsGrade(result.grade, 'strong')).toBe(true);
+  });
+
+  it('accepts the live version a live track asks for, and penalizes the studio one and another concert', () => {
+    const track: TrackMetadata = {
+      title: 'Hotel California - Live On MTV, 1994',
+      artists: ['Eagles'],
+      durationMs: 432_000,
+      ids: {},
+    };
+    const same = scoreCandidate(
+      track,
+      video('Eagles - Hotel California (Live 1994)', { channel: 'Eagles', durationMs: 431_000 }),
+    );
+    const studio = scoreCandidate(
+      track,
+      video('Eagles - Hotel California', { channel: 'Eagles', durationMs: 431_000 }),
+    );
+    const other = scoreCandidate(
+      track,
+      video('Eagles - Hotel California (Live 1977)', { channel: 'Eagles', durationMs: 431_000 }),
+    );
+    expect(same.grade).not.toBe('rejected');
+    expect(studio.parts['penalty:missing-live']).toBeLessThan(0);
+    expect(other.parts['penalty:live']).toBeLessThan(0);
+  });
+
+  it('penalizes a remaster only when its year conflicts with the track', () => {
+    const track: TrackMetadata = {
+      title: 'Bohemian Rhapsody - Remastered 2011',
+      artists: ['Queen'],
+      durationMs: 355_000,
+      ids: {},
+    };
+    const same = scoreCandidate(
+      track,
+      video('Bohemian Rhapsody (Remastered 2011)', { channel: 'Queen - Topic', durationMs: 355_000 }),
+    );
+    const other = scoreCandidate(
+      track,
+      video('Bohemian Rhapsody (2021 Remaster)', { channel: 'Queen - Topic', durationMs: 355_000 }),
+    );
+    const plain: TrackMetadata = { ...track, title: 'Bohemian Rhapsody' };
+    expect(same.parts['penalty:remaster-conflict']).toBeUndefined();
+    expect(other.parts['penalty:remaster-conflict']).toBeLessThan(0);
+    expect(
+      scoreCandidate(
+        plain,
+        video('Bohemian Rhapsody (Remastered 2011)', { channel: 'Queen - Topic', durationMs: 355_000 }),
+      ).grade,
+    ).toBe('exact');
+  });
+
+  it('penalizes clean/explicit mismatches only when the track says which it is', () => {
+    const explicit: TrackMetadata = {
+      title: 'HUMBLE.',
+      artists: ['Kendrick Lamar'],
+      durationMs: 177_000,
+      explicit: true,
+      ids: {},
+    };
+    const clean = video('Kendrick Lamar - HUMBLE. (Clean)', { channel: 'Rap Uploads', durationMs: 177_000 });
+    expect(scoreCandidate(explicit, clean).parts['penalty:explicit-mismatch']).toBeLessThan(0);
+    expect(
+      scoreCandidate({ ...explicit, explicit: false }, clean).parts['penalty:explicit-mismatch'],
+    ).toBeUndefined();
+    expect(
+      scoreCandidate({ ...explicit, explicit: undefined }, clean).parts['penalty:explicit-mismatch'],
+    ).toBeUndefined();
+    const dirty = video('Kendrick Lamar - HUMBLE. (Explicit)', {
+      channel: 'Rap Uploads',
+      durationMs: 177_000,
+    });
+    expect(
+      scoreCandidate({ ...explicit, explicit: false }, dirty).parts['penalty:explicit-mismatch'],
+    ).toBeLessThan(0);
+  });
+
+  it('penalizes a music video more than 5 s off the track (intro)', () => {
+    const result = scoreCandidate(
+      hello,
+      video('Adele - Hello (Official Music Video)', { durationMs: 302_000 }),
+    );
+    expect(result.parts['penalty:music-video-gap']).toBeLessThan(0);
+    expect(meetsGrade(result.grade, 'strong')).toBe(false);
+  });
+});
+
+describe('scoreCandidate: hard rejects', () => {
+  it('sets the duration limit at 7 % of the track, between 8 s and 60 s', () => {
+    expect(durationRejectLimitMs(60_000)).toBe(8000);
+    expect(durationRejectLimitMs(300_000)).toBe(21_000);
+    expect(durationRejectLimitMs(3_600_000)).toBe(60_000);
+  });
+
+  it('rejects a candidate just past the limit and keeps one just inside', () => {
+    const track: TrackMetadata = { ...hello, durationMs: 300_000 };
+    const inside = scoreCandidate(track, video('Adele - Hello', { durationMs: 321_000 }));
+    const outside = scoreCandidate(track, video('Adele - Hello', { durationMs: 322_000 }));
+    expect(inside.reasons.join(' ')).not.toMatch(/duration differs/);
+    expect(outside.grade).toBe('rejected');
+    expect(outside.reasons[0]).toBe('rejected: duration differs by 22.0 s (limit 21.0 s)');
+  });
+
+  it('rejects 1-hour loops, live streams, other songs and other artists', () => {
+    expect(scoreCandidate(hello, video('Adele - Hello', { durationMs: 3_600_000 })).grade).toBe('rejected');
+    expect(scoreCandidate(hello, video('Adele - Hello', { live: true })).grade).toBe('rejected');
+    expect(scoreCandidate(hello, video('Adele - Someone Like You')).grade).toBe('rejected');
+    expect(scoreCandidate(hello, video('Lionel Richie - Hello', { channel: 'LionelRichieVEVO' })).grade).toBe(
+      'rejected',
+    );
+  });
+
+  it('scores duration closeness as 1 within 2 s, then decays', () => {
+    expect(durationCloseness(200_000, 202_000)).toBe(1);
+    expect(durationCloseness(200_000, 205_000)).toBeCloseTo(0.687, 3);
+    expect(durationCloseness(undefined, 205_000)).toBe(0.5);
+  });
+});
+
+describe('scoreCandidate: non-Latin titles', () => {
+  const cases: Array<[string, TrackMetadata, MatchCandidate]> = [
+    [
+      'Japanese',
+      { title: '紅蓮華', artists: ['LiSA'], durationMs: 238_000, ids: {} },
+      video('LiSA 『紅蓮華』 -MUSiC CLiP-', { channel: 'LiSA Official YouTube', durationMs: 239_000 }),
+    ],
+    [
+      'Korean',
+      { title: '밤편지', artists: ['아이유'], durationMs: 253_000, ids: {} },
+      video('아이유 - 밤편지 (가사)', { channel: 'K-Ballad', durationMs: 253_000 }),
+    ],
+    [
+      'Cyrillic',
+      { title: 'Группа крови', artists: ['Кино'], durationMs: 285_000, ids: {} },
+      video('Кино - Группа крови (Official Video)', { channel: 'Кино', durationMs: 285_000 }),
+    ],
+    [
+      'Arabic',
+      { title: 'تملي معاك', artists: ['عمرو دياب'], durationMs: 293_000, ids: {} },
+      video('عمرو دياب - تملي معاك', { channel: 'Rotana Music', channelVerified: true, durationMs: 294_000 }),
+    ],
+    [
+      'Hindi',
+      { title: 'तुम ही हो', artists: ['Arijit Singh'], durationMs: 262_000, ids: {} },
+      video('तुम ही हो', { channel: 'Arijit Singh - Topic', durationMs: 262_000 }),
+    ],
+    [
+      'Chinese with a translation beside it',
+      { title: '告白氣球', artists: ['周杰倫'], durationMs: 215_000, ids: {} },
+      video('周杰倫 Jay Chou【告白氣球 Love Confession】Official MV', {
+        channel: '周杰倫 Jay Chou',
+        channelVerified: true,
+        durationMs: 216_000,
+      }),
+    ],
+  ];
+  for (const [script, track, candidate] of cases) {
+    it(`matches a ${script} title in its own script`, () => {
+      const result = scoreCandidate(track, candidate);
+      expect(result.parts.title).toBe(1);
+      expect(meetsGrade(result.grade, 'strong')).toBe(true);
+    });
+  }
+
+  it('caps an artist written in another script at fuzzy instead of rejecting it', () => {
+    const track: TrackMetadata = { title: 'Lemon', artists: ['Kenshi Yonezu'], durationMs: 255_000, ids: {} };
+    const result = scoreCandidate(
+      track,
+      video('Lemon', { channel: '米津玄師 - Topic', durationMs: 256_000 }),
+    );
+    expect(result.grade).toBe('fuzzy');
+    expect(result.reasons.join(' ')).toMatch(/artist unknown \(another script\)/);
+  });
+});
+
+describe('grades', () => {
+  it('verifies a video found by the track ISRC within 2 s', () => {
+    const found = video('Adele - Hello', {
+      channel: 'Some Uploader',
+      durationMs: 296_000,
+      foundByIsrc: 'GB-BKS-15-00214',
+    });
+    expect(scoreCandidate(hello, found).grade).toBe('verified');
+    expect(scoreCandidate(hello, { ...found, foundByIsrc: true }).grade).toBe('verified');
+  });
+
+  it('does not verify an ISRC hit of another ISRC, another song, or 3 s off', () => {
+    const found = video('Adele - Hello', {
+      channel: 'Some Uploader',
+      durationMs: 296_000,
+      foundByIsrc: 'GBBKS1500214',
+    });
+    expect(scoreCandidate(hello, { ...found, foundByIsrc: 'USUM71700626' }).grade).not.toBe('verified');
+    expect(scoreCandidate(hello, { ...found, title: 'Rick Astley - Never Gonna Give You Up' }).grade).toBe(
+      'rejected',
+    );
+    expect(scoreCandidate(hello, { ...found, durationMs: 298_000 }).grade).not.toBe('verified');
+  });
+
+  it('verifies an art track whose catalogue title and artists match within 2 s, unless a penalty applies', () => {
+    const artTrack = {
+      id: 'CCCCCCCCCCC',
+      title: 'Hello',
+      channel: 'Adele - Topic',
+      durationMs: 297_000,
+      artTrack: { title: 'Hello', artists: ['Adele'] },
+    };
+    expect(scoreCandidate(hello, artTrack).grade).toBe('verified');
+    const live = {
+      ...artTrack,
+      title: 'Hello (Live)',
+      artTrack: { title: 'Hello (Live)', artists: ['Adele'] },
+    };
+    expect(scoreCandidate(hello, live).grade).not.toBe('verified');
+  });
+
+  it('orders the thresholds and lets callers override them', () => {
+    expect(defaultMatchThresholds.fuzzy).toBeLessThan(defaultMatchThresholds.strong);
+    expect(defaultMatchThresholds.strong).toBeLessThan(defaultMatchThresholds.exact);
+    const fan = video('Adele - Hello (Lyrics)', { channel: 'Lyrics Channel' });
+    const result = scoreCandidate(hello, fan);
+    expect(result.grade).toBe('strong');
+    expect(scoreCandidate(hello, fan, { thresholds: { strong: result.score + 0.01 } }).grade).toBe('fuzzy');
+    expect(scoreCandidate(hello, fan, { thresholds: { strong: 1.1, fuzzy: 1.1 } }).grade).toBe('rejected');
+  });
+
+  it(`holds a candidate more than ${strongDurationGapMs / 1000} s off at fuzzy`, () => {
+    const result = scoreCandidate(hello, video('Adele - Hello', { durationMs: hello.durationMs! + 6000 }));
+    expect(result.grade).toBe('fuzzy');
+  });
+
+  it('ranks by grade, then score, then search order', () => {
+    const ranked = rankCandidates(hello, [
+      video('Adele - Hello (Live)', { id: 'live0000000' }),
+      video('Adele - Hello (Lyrics)', { id: 'lyric000000', channel: 'Lyrics Channel' }),
+      video('Hello', { id: 'topic000000', channel: 'Adele - Topic' }),
+      video('Adele - Hello (Lyrics)', { id: 'lyric111111', channel: 'Lyrics Channel' }),
+    ]);
+    expect(ranked.map((entry) => entry.candidate.id)).toEqual([
+      'topic000000',
+      'lyric000000',
+      'lyric111111',
+      'live0000000',
+    ]);
+    expect(meetsGrade('verified', 'exact')).toBe(true);
+    expect(meetsGrade('fuzzy', 'strong')).toBe(false);
+  });
+
+  it('is deterministic and explains itself', () => {
+    const candidate = video('Adele - Hello (Live at the BBC)', { viewCount: 1_000_000 });
+    const first = scoreCandidate(hello, candidate);
+    expect(scoreCandidate(hello, candidate)).toEqual(first);
+    expect(first.reasons.some((reason) => reason.includes('"live" version'))).toBe(true);
+    expect(first.parts.views).toBeGreaterThan(0);
+    expect(first.score).toBeGreaterThanOrEqual(0);
+    expect(first.score).toBeLessThanOrEqual(1);
+  });
+
+  it("accepts the engines' VideoCandidate as is", () => {
+    const fromEngine: VideoCandidate = {
+      engine: 'youtube',
+      mediaId: 'youtube:DDDDDDDDDDD',
+      id: 'DDDDDDDDDDD',
+      url: 'https://www.youtube.com/watch?v=DDDDDDDDDDD',
+      title: 'Hello',
+      channel: 'Adele - Topic',
+      durationMs: 295_000,
+      artTrack: { title: 'Hello', artists: ['Adele'], album: '25' },
+      foundByIsrc: 'GBBKS1500214',
+    };
+    expect(rankCandidates(hello, [fromEngine])[0]?.candidate.mediaId).toBe('youtube:DDDDDDDDDDD');
+  });
+});
+
+describe('evaluation set', () => {
+  const groups = loadEvalGroups();
+
+  it('has at least 150 labeled cases in every trap group, some without an acceptable video', () => {
+    const cases = groups.flatMap((group) => group.cases);
+    expect(cases.length).toBeGreaterThanOrEqual(150);
+    expect(groups.map((group) => group.group)).toEqual(
+      expect.arrayContaining([
+        'live',
+        'covers',
+        'remixes',
+        'sped-slowed',
+        'lyric-vs-official',
+        'long-intros',
+        'loops',
+        'same-title',
+        'non-latin',
+        'explicit-clean',
+        'remasters',
+        'feat-credits',
+        'short-long',
+        'plain',
+      ]),
+    );
+    expect(cases.filter((evalCase) => evalCase.acceptable.length === 0).length).toBeGreaterThanOrEqual(15);
+    for (const evalCase of cases) expect(evalCase.candidates.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('meets the targets: precision@1 ≥ 0.97 and wrong accepts ≤ 1 % at the strong grade', () => {
+    const report = evaluate(groups, rankCandidates);
+    expect(report.overall.precision_at_1).toBeGreaterThanOrEqual(0.97);
+    expect(report.overall.wrong_accept_rate).toBeLessThanOrEqual(0.01);
+    expect(report.overall.coverage).toBeGreaterThanOrEqual(0.95);
+    expect(report.overall.precision_at_1).toBeGreaterThan(report.overall.baseline_precision_at_1);
+  });
+});
