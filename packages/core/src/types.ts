@@ -2,7 +2,16 @@
 export type Platform = 'spotify' | 'deezer' | 'apple' | 'youtube';
 
 /** A platform-specific id per platform, for the same recording. */
-export type PlatformIds = Partial<Record<Platform, string>>;
+export interface PlatformIds {
+  /** Spotify's base62 track id (22 characters). */
+  spotify?: string;
+  /** Deezer's numeric track id, as a string. */
+  deezer?: string;
+  /** Apple Music / iTunes numeric track id, as a string. */
+  apple?: string;
+  /** YouTube's 11-character video id. */
+  youtube?: string;
+}
 
 /** Cover art URLs by size. Sizes are the longest edge in pixels where the source says so. */
 export interface CoverArt {

@@ -43,7 +43,7 @@ export interface Verification {
 }
 
 /**
- * A track as the registry stores it: {@link TrackMetadata} whose ISRC and duration are known. `ids` holds one
+ * A track as the registry stores it: `TrackMetadata` (from `@nexstream/core`) whose ISRC and duration are known. `ids` holds one
  * id per platform (the canonical one); the registry also remembers every other id it was given for the ISRC.
  */
 export interface RegistryTrack extends TrackMetadata {
@@ -54,7 +54,7 @@ export interface RegistryTrack extends TrackMetadata {
 }
 
 /**
- * The media of a verified match: a {@link MediaSource} whose duration is known. Its `formats` are the volatile
+ * The media of a verified match: a `MediaSource` (from `@nexstream/core`) whose duration is known. Its `formats` are the volatile
  * links, valid until `expiresAt` (epoch milliseconds).
  */
 export interface RegistryMedia extends MediaSource {
