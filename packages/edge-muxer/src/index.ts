@@ -1,8 +1,30 @@
 /**
  * `@nexstream/edge-muxer`: stream-copy muxing of separate video and audio in the browser (libav.js in a
- * dedicated Worker) with a Service Worker download pump. Lands with its issue; until then this entry
- * exports nothing.
+ * dedicated Worker, `noworker` mode inside it) and the download pump that hands the result to the
+ * browser's download manager through a Service Worker (with save-picker, OPFS and Blob fallbacks).
+ * The Worker and Service Worker scripts are the `./worker` and `./sw` entries (`dist/browser/*.js`).
  *
  * @packageDocumentation
  */
-export {};
+export { type LibavAsset, libavAssets, libavAssetsFor, libavVersion } from './assets.js';
+export {
+  assertCodecFits,
+  chooseLibavVariant,
+  containerExtensions,
+  containerMimeTypes,
+  type InputFamily,
+  type LibavVariant,
+  type MuxContainer,
+  muxerNames,
+  sniffInputFamily,
+} from './container.js';
+export { type MuxInput, type MuxOptions, mux } from './mux.js';
+export type { MuxPhase, MuxProgress, ServiceWorkerDownloadEntry } from './protocol.js';
+export {
+  defaultSaveMethods,
+  listServiceWorkerDownloads,
+  type SaveMethod,
+  type SaveResult,
+  type SaveStreamOptions,
+  saveStream,
+} from './save-stream.js';

@@ -1,7 +1,16 @@
 /**
- * `@nexstream/edge-muxer/server`: the server-side ("turbo") muxer on native ffmpeg, streaming to the
- * client with nothing on disk. Lands with the delivery issue; until then this entry exports nothing.
+ * `@nexstream/edge-muxer/server`: the server-side ("turbo") muxer on native ffmpeg: the same job
+ * description as the browser muxer, streamed to the client as a Node `Readable`, with nothing on disk.
  *
  * @packageDocumentation
  */
-export {};
+export { type Id3TagInput, id3v2Tag } from './id3-tag.js';
+export {
+  muxOnServer,
+  type ServerMuxCover,
+  type ServerMuxInput,
+  type ServerMuxMetadata,
+  type ServerMuxOptions,
+  type ServerMuxStream,
+  serverMuxArguments,
+} from './server-muxer.js';

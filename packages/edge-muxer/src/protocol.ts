@@ -1,0 +1,100 @@
+import type { SerializedError } from '@nexstream/core';
+import type { LibavVariant, MuxContainer } from './container.js';
+
+/** Where a job is. `loading` (libav.js), `probing` (reading the inputs' headers), `muxing`, `finishing` (trailer), `done`. */
+export type MuxPhase = 'loading' | 'probing' | 'muxing' | 'finishing' | 'done';
+
+/** A progress report of a mux job; sent at most every `progressIntervalMs`, and once per phase change. */
+export interface MuxProgress {
+  /** The phase the job is in. */
+  phase: MuxPhase;
+  /** Input bytes received from the network or the input streams so far (retries included once). */
+  bytesIn: number;
+  /** Total input bytes, when every input's size is known. */
+  totalBytesIn?: number;
+  /** Output bytes handed to the output stream so far. */
+  bytesOut: number;
+  /** The libav.js variant in use, once chosen. */
+  variant?: LibavVariant;
+  /** The WebAssembly memory size now, in bytes (it only grows: this is the peak). */
+  wasmHeapBytes?: number;
+  /** How many times an input connection was resumed after a drop. */
+  resumes: number;
+}
+
+/** One input as the worker receives it. @internal */
+export interface WorkerInput {
+  role: 'video' | 'audio';
+  url?: string;
+  headers?: Record<string, string>;
+  stream?: ReadableStream<Uint8Array>;
+  blob?: Blob;
+  sizeBytes?: number;
+}
+
+/** The message that starts a job in the worker. @internal */
+export interface WorkerStartMessage {
+  type: 'start';
+  inputs: WorkerInput[];
+  container: MuxContainer;
+  libavBaseUrl: string;
+  variant?: LibavVariant;
+  /** Bytes the worker may post ahead of the page's acknowledgements (output backpressure). */
+  maxBytesInFlight: number;
+  windowSeconds: number;
+  maxResumes: number;
+  resumeDelayMs: number;
+  progressIntervalMs: number;
+}
+
+/** Page → worker. `ack`: the page's consumer took `bytes` more of the output. @internal */
+export type WorkerRequest = WorkerStartMessage | { type: 'cancel' } | { type: 'ack'; bytes: number };
+
+/** Worker → page. @internal */
+export type WorkerReply =
+  | { type: 'data'; chunk: Uint8Array }
+  | { type: 'end' }
+  | { type: 'progress'; progress: MuxProgress }
+  | { type: 'done'; progress: MuxProgress }
+  | { type: 'error'; error: SerializedError };
+
+/** The path of the download URLs the Service Worker answers, below its scope. @internal */
+export const downloadPathSegment = 'nexstream-download';
+
+/** Page → Service Worker. @internal */
+export type ServiceWorkerRequest =
+  | {
+      type: 'nexstream-download-register';
+      id: string;
+      filename: string;
+      mimeType: string;
+      sizeBytes?: number;
+      stream: ReadableStream<Uint8Array>;
+      timeoutMs: number;
+    }
+  | { type: 'nexstream-download-ping'; id: string }
+  | { type: 'nexstream-download-cancel'; id: string }
+  | { type: 'nexstream-download-list' };
+
+/** Service Worker → page, on the MessagePort passed with the request. @internal */
+export type ServiceWorkerReply =
+  | { type: 'registered'; url: string }
+  | { type: 'started' }
+  | { type: 'progress'; bytes: number }
+  | { type: 'complete'; bytes: number }
+  | { type: 'cancelled'; reason: string }
+  | { type: 'failed'; message: string }
+  | { type: 'list'; entries: ServiceWorkerDownloadEntry[] }
+  | { type: 'pong' };
+
+/** A download the Service Worker holds, as {@link listServiceWorkerDownloads} reports it. */
+export interface ServiceWorkerDownloadEntry {
+  /** The one-off id in the download URL. */
+  id: string;
+  /** The file name offered to the download manager. */
+  filename: string;
+  /** `pending` until the browser fetched the URL, then `streaming`. */
+  state: 'pending' | 'streaming';
+  /** Bytes streamed to the download manager so far. */
+  bytes: number;
+}

@@ -1,0 +1,94 @@
+/**
+ * The part of libav.js's API (6.10, `noworker` mode) the remux uses. Declared here rather than imported:
+ * the variants' `exports` map lists `types` last, so TypeScript never finds their `.d.ts`, and the worker
+ * loads libav.js at run time from `libavBaseUrl` anyway (the files stay replaceable, LGPL). @internal
+ */
+export interface LibavInstance {
+  HEAPU8: Uint8Array;
+  AVERROR_EOF: number;
+  EAGAIN: number;
+  AVMEDIA_TYPE_VIDEO: number;
+  AVMEDIA_TYPE_AUDIO: number;
+  onblockread?: (name: string, position: number, length: number) => void;
+  onwrite?: (name: string, position: number, data: Uint8Array | Int8Array) => void;
+  mkblockreaderdev(name: string, sizeBytes: number): Promise<void>;
+  ff_block_reader_dev_send(
+    name: string,
+    position: number,
+    data: Uint8Array | null,
+    options?: { errorCode?: number; error?: unknown },
+  ): Promise<void>;
+  ff_block_reader_dev_send_sync(
+    name: string,
+    position: number,
+    data: Uint8Array | null,
+    options?: { errorCode?: number; error?: unknown },
+  ): void;
+  mkstreamwriterdev(name: string, mode?: number): Promise<void>;
+  unlink(name: string): Promise<void>;
+  ff_init_demuxer_file(name: string): Promise<[number, LibavStream[]]>;
+  ff_init_muxer(
+    options: { format_name: string; filename: string; open: boolean; codecpars: boolean },
+    streams: Array<[number, number, number]>,
+  ): Promise<[number, number, number, number[]]>;
+  av_opt_set(object: number, name: string, value: string, searchFlags: number): Promise<number>;
+  avformat_write_header(context: number, options: number): Promise<number>;
+  av_write_trailer(context: number): Promise<number>;
+  ff_free_muxer(context: number, io: number): Promise<void>;
+  avformat_close_input_js(context: number): Promise<void>;
+  av_packet_alloc(): Promise<number>;
+  av_packet_free_js(packet: number): Promise<void>;
+  av_packet_free_js_sync(packet: number): void;
+  ff_read_frame_multi(
+    context: number,
+    packet: number,
+    options: { limit: number; copyoutPacket: 'ptr' },
+  ): Promise<[number, Record<number, number[]>]>;
+  ff_write_multi(context: number, packet: number, packets: number[], interleave?: boolean): Promise<void>;
+  av_packet_rescale_ts_js_sync(
+    packet: number,
+    fromNum: number,
+    fromDen: number,
+    toNum: number,
+    toDen: number,
+  ): void;
+  AVPacket_time_base_s_sync(packet: number, num: number, den: number): number;
+  AVPacket_stream_index_s_sync(packet: number, index: number): void;
+  AVPacket_dts_sync(packet: number): number;
+  AVPacket_dtshi_sync(packet: number): number;
+  AVPacket_pts_sync(packet: number): number;
+  AVPacket_ptshi_sync(packet: number): number;
+  AVPacket_size_sync(packet: number): number;
+  AVFormatContext_streams_a(context: number, index: number): Promise<number>;
+  AVFormatContext_duration(context: number): Promise<number>;
+  AVFormatContext_durationhi(context: number): Promise<number>;
+  AVStream_time_base_num(stream: number): Promise<number>;
+  AVStream_time_base_den(stream: number): Promise<number>;
+  AVStream_codecpar(stream: number): Promise<number>;
+  AVStream_discard_s(stream: number, value: number): Promise<void>;
+  AVCodecParameters_codec_tag_s(codecpar: number, tag: number): Promise<void>;
+  AVCodecParameters_bit_rate(codecpar: number): Promise<number>;
+  avcodec_get_name(codecId: number): Promise<string>;
+  ff_error(code: number): Promise<string>;
+  av_log_set_level(level: number): Promise<void>;
+  i64tof64(low: number, high: number): number;
+  AV_NOPTS_VALUE: number;
+  terminate(): void;
+}
+
+/** A stream as `ff_init_demuxer_file` describes it. @internal */
+export interface LibavStream {
+  ptr: number;
+  index: number;
+  codecpar: number;
+  codec_type: number;
+  codec_id: number;
+  time_base_num: number;
+  time_base_den: number;
+  duration: number;
+}
+
+/** The module a libav.js loader (`libav-<version>-<variant>.mjs`) exports by default. @internal */
+export interface LibavLoader {
+  LibAV(options: { noworker: true; base: string; variant: string }): Promise<LibavInstance>;
+}

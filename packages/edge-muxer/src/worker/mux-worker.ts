@@ -1,0 +1,169 @@
+/**
+ * `@nexstream/edge-muxer/worker`: the dedicated Worker script that runs one mux job. Load it with
+ * `new Worker(url, { type: 'module' })` — {@link mux} does that for you from `workerUrl`. Inside, libav.js
+ * runs in its `noworker` mode (no second worker, no postMessage per call: decision 0071), loaded at run
+ * time from `libavBaseUrl` so its LGPL files stay separate and replaceable.
+ *
+ * @packageDocumentation
+ */
+import { NexStreamError, NexStreamErrorCode, toNexStreamError } from '@nexstream/core';
+import { libavVersion } from '../assets.js';
+import {
+  type ByteSource,
+  createBlobOpener,
+  createByteSource,
+  createStreamOpener,
+  createUrlOpener,
+} from '../byte-source.js';
+import { chooseLibavVariant, sniffInputFamily } from '../container.js';
+import type {
+  MuxPhase,
+  MuxProgress,
+  WorkerInput,
+  WorkerReply,
+  WorkerRequest,
+  WorkerStartMessage,
+} from '../protocol.js';
+import type { LibavInstance, LibavLoader } from './libav-api.js';
+import { remux } from './remux.js';
+
+interface WorkerScope {
+  postMessage(message: WorkerReply, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent<WorkerRequest>) => void): void;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+let cancelled = false;
+let running = false;
+/** Output bytes posted to the page and not yet taken by its consumer. */
+let bytesInFlight = 0;
+let wakeWriter: (() => void) | undefined;
+
+/**
+ * Starts listening for jobs on the current Worker scope. Called on import of the bundled `./worker`
+ * entry; exported so an app that builds its own worker can call it from there.
+ */
+export function startMuxWorker(): void {
+  scope.addEventListener('message', (event) => {
+    const message = event.data;
+    if (message.type === 'cancel') {
+      cancelled = true;
+      wakeWriter?.();
+      return;
+    }
+    if (message.type === 'ack') {
+      bytesInFlight -= message.bytes;
+      wakeWriter?.();
+      return;
+    }
+    if (message.type === 'start' && !running) {
+      running = true;
+      void runJob(message);
+    }
+  });
+}
+
+async function runJob(job: WorkerStartMessage): Promise<void> {
+  const sources: ByteSource[] = [];
+  let libav: LibavInstance | undefined;
+  const progress: MuxProgress = { phase: 'loading', bytesIn: 0, bytesOut: 0, resumes: 0 };
+  let lastReportMs = 0;
+  const report = (force = false) => {
+    progress.bytesIn = sources.reduce((sum, source) => sum + source.bytesIn, 0);
+    progress.resumes = sources.reduce((sum, source) => sum + source.resumes, 0);
+    if (libav !== undefined) progress.wasmHeapBytes = libav.HEAPU8.buffer.byteLength;
+    const now = Date.now();
+    if (!force && now - lastReportMs < job.progressIntervalMs) return;
+    lastReportMs = now;
+    scope.postMessage({ type: 'progress', progress: { ...progress } });
+  };
+  const setPhase = (phase: MuxPhase) => {
+    progress.phase = phase;
+    report(true);
+  };
+  try {
+    report(true);
+    job.inputs.forEach((input, index) => {
+      const label = inputLabel(input);
+      const opener =
+        input.url !== undefined
+          ? createUrlOpener(input.url, input.headers === undefined ? {} : { headers: input.headers })
+          : input.blob !== undefined
+            ? createBlobOpener(input.blob, label)
+            : createStreamOpener(input.stream!, label);
+      sources[index] = createByteSource(opener, {
+        ...(input.sizeBytes === undefined ? {} : { sizeBytes: input.sizeBytes }),
+        maxResumes: job.maxResumes,
+        resumeDelayMs: job.resumeDelayMs,
+        onBytes: () => report(),
+      });
+    });
+    const heads = await Promise.all(sources.map((source) => source.start()));
+    if (sources.every((source) => source.sizeBytes >= 0)) {
+      progress.totalBytesIn = sources.reduce((sum, source) => sum + source.sizeBytes, 0);
+    }
+    const variant = job.variant ?? chooseLibavVariant(heads.map(sniffInputFamily), job.container);
+    progress.variant = variant;
+    const loaderUrl = `${job.libavBaseUrl}/libav-${libavVersion}-${variant}.mjs`;
+    let loader: LibavLoader;
+    try {
+      loader = ((await import(/* @vite-ignore */ loaderUrl)) as { default: LibavLoader }).default;
+      libav = await loader.LibAV({ noworker: true, base: job.libavBaseUrl, variant });
+    } catch (error) {
+      throw new NexStreamError(
+        NexStreamErrorCode.DependencyMissing,
+        `libav.js (${variant}) could not be loaded from ${loaderUrl}: serve the files listed in libavAssets at libavBaseUrl (${job.libavBaseUrl})`,
+        { cause: error },
+      );
+    }
+    await libav.av_log_set_level(16);
+    const activeLibav = libav;
+    await remux(
+      activeLibav,
+      job.inputs.map((input, index) => ({
+        role: input.role,
+        deviceName: `input-${index}`,
+        label: inputLabel(input),
+        source: sources[index]!,
+      })),
+      {
+        container: job.container,
+        windowSeconds: job.windowSeconds,
+        isCancelled: () => cancelled,
+        onPhase: setPhase,
+        write: async (chunk) => {
+          // Transfer (not clone) each chunk to the page; wait while the page's consumer is more than
+          // maxBytesInFlight behind, so a slow disk or network never makes the output pile up here.
+          while (bytesInFlight > job.maxBytesInFlight && !cancelled) {
+            await new Promise<void>((resolve) => {
+              wakeWriter = resolve;
+            });
+            wakeWriter = undefined;
+          }
+          bytesInFlight += chunk.byteLength;
+          progress.bytesOut += chunk.byteLength;
+          scope.postMessage({ type: 'data', chunk }, [chunk.buffer as ArrayBuffer]);
+          report();
+        },
+      },
+    );
+    progress.phase = 'done';
+    report();
+    scope.postMessage({ type: 'done', progress: { ...progress } });
+    scope.postMessage({ type: 'end' });
+  } catch (error) {
+    const failure = toNexStreamError(error, NexStreamErrorCode.Internal);
+    scope.postMessage({ type: 'error', error: failure.toJSON() });
+  } finally {
+    for (const source of sources) source?.close();
+  }
+}
+
+function inputLabel(input: WorkerInput): string {
+  if (input.url !== undefined) return input.url.split('?')[0] ?? input.url;
+  if (input.blob !== undefined)
+    return `${input.role} file${input.blob instanceof File ? ` ${input.blob.name}` : ''}`;
+  return `${input.role} stream input`;
+}
+
+startMuxWorker();

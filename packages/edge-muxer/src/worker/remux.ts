@@ -1,0 +1,294 @@
+import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
+import type { ByteSource } from '../byte-source.js';
+import { assertCodecFits, type MuxContainer, muxerNames } from '../container.js';
+import type { MuxPhase } from '../protocol.js';
+import type { LibavInstance, LibavStream } from './libav-api.js';
+
+/** One input of {@link remux}: a started byte source and the kind of stream to take from it. @internal */
+export interface RemuxInput {
+  role: 'video' | 'audio';
+  /** The block-reader device name (unique per job). */
+  deviceName: string;
+  /** A label for messages (URL without query). */
+  label: string;
+  source: ByteSource;
+}
+
+/** What {@link remux} needs besides libav.js and the inputs. @internal */
+export interface RemuxOptions {
+  container: MuxContainer;
+  /** Media time read per demuxer call, in seconds (the byte limit is derived from each input's bitrate). */
+  windowSeconds: number;
+  /**
+   * Receives the output in order; awaited (backpressure). Chunks are owned copies, never wasm views; a
+   * chunk may be a view on a larger buffer that nobody else uses (transfer `chunk.buffer` freely).
+   */
+  write(chunk: Uint8Array): Promise<void>;
+  onPhase(phase: MuxPhase): void;
+  isCancelled(): boolean;
+}
+
+interface OpenInput extends RemuxInput {
+  context: number;
+  stream: LibavStream;
+  outputIndex: number;
+  outputTimeBase: [number, number];
+  limitBytes: number;
+  lastTimeS: number;
+  ended: boolean;
+}
+
+const avDiscardAll = 48;
+const avOptSearchChildren = 1;
+const fragmentedMp4Flags = 'frag_keyframe+empty_moov+default_base_moof';
+
+/**
+ * The libav.js stream copy: block-reader devices in, one demuxer per input, the muxer out through a
+ * stream-writer device. Reads ~`windowSeconds` of media per call from whichever input is furthest behind
+ * in time (byte-sized reads break interleaving), rescales every packet to its output stream's time base
+ * itself (libav.js's `ff_write_multi` would use stream 0's for pointer packets) and lets
+ * `ff_write_multi` free the packets. @internal
+ */
+export async function remux(
+  libav: LibavInstance,
+  inputs: RemuxInput[],
+  options: RemuxOptions,
+): Promise<void> {
+  const byDevice = new Map(inputs.map((input) => [input.deviceName, input]));
+  libav.onblockread = (name, position) => {
+    const input = byDevice.get(name);
+    if (input === undefined) {
+      libav.ff_block_reader_dev_send_sync(name, position, null, {
+        error: new Error(`unknown device ${name}`),
+      });
+      return;
+    }
+    const ready = input.source.peek(position);
+    if (ready !== undefined) {
+      libav.ff_block_reader_dev_send_sync(name, position, ready);
+      return;
+    }
+    input.source.read(position).then(
+      (data) => libav.ff_block_reader_dev_send_sync(name, position, data.length === 0 ? null : data),
+      (error: unknown) => libav.ff_block_reader_dev_send_sync(name, position, null, { error }),
+    );
+  };
+
+  // Output of one demuxer step, copied once out of wasm memory into a buffer that is then handed over
+  // (transferred) as is. Sized from the previous step, so it rarely grows and little is zero-filled.
+  let pending = new Uint8Array(256 * 1024);
+  let pendingBytes = 0;
+  libav.onwrite = (_name, _position, data) => {
+    // In noworker mode `data` is a view into wasm memory that the next write reuses: copy it out.
+    if (pendingBytes + data.byteLength > pending.length) {
+      const grown = new Uint8Array(Math.max(pending.length * 2, pendingBytes + data.byteLength));
+      grown.set(pending.subarray(0, pendingBytes));
+      pending = grown;
+    }
+    pending.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), pendingBytes);
+    pendingBytes += data.byteLength;
+  };
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const chunk = pending.subarray(0, pendingBytes);
+    pending = new Uint8Array(Math.max(64 * 1024, Math.ceil(pendingBytes * 1.25)));
+    pendingBytes = 0;
+    await options.write(chunk);
+  };
+
+  options.onPhase('probing');
+  const opened: OpenInput[] = [];
+  let muxer: { context: number; io: number } | undefined;
+  const packets: number[] = [];
+  try {
+    for (const input of inputs) {
+      opened.push(await openInput(libav, input, options, opened.length));
+    }
+    await libav.mkstreamwriterdev('out');
+    const [context, , io, outputStreams] = await libav.ff_init_muxer(
+      { format_name: muxerNames[options.container], filename: 'out', open: true, codecpars: true },
+      opened.map((input) => [input.stream.codecpar, input.stream.time_base_num, input.stream.time_base_den]),
+    );
+    muxer = { context, io };
+    if (options.container === 'mp4') {
+      await libav.av_opt_set(context, 'movflags', fragmentedMp4Flags, avOptSearchChildren);
+    }
+    const headerResult = await libav.avformat_write_header(context, 0);
+    if (headerResult < 0) {
+      throw new NexStreamError(
+        NexStreamErrorCode.UnsupportedMedia,
+        `the ${options.container} muxer refused the streams: ${await libav.ff_error(headerResult)}`,
+      );
+    }
+    for (const input of opened) {
+      const outputStream = outputStreams[input.outputIndex]!;
+      input.outputTimeBase = [
+        await libav.AVStream_time_base_num(outputStream),
+        await libav.AVStream_time_base_den(outputStream),
+      ];
+    }
+    await flush();
+
+    options.onPhase('muxing');
+    const readPacket = await libav.av_packet_alloc();
+    const writePacket = await libav.av_packet_alloc();
+    packets.push(readPacket, writePacket);
+    for (;;) {
+      if (options.isCancelled())
+        throw new NexStreamError(NexStreamErrorCode.Aborted, 'the mux job was cancelled');
+      let next: OpenInput | undefined;
+      for (const input of opened) {
+        if (!input.ended && (next === undefined || input.lastTimeS < next.lastTimeS)) next = input;
+      }
+      if (next === undefined) break;
+      const [result, byStream] = await libav.ff_read_frame_multi(next.context, readPacket, {
+        limit: next.limitBytes,
+        copyoutPacket: 'ptr',
+      });
+      const toWrite: number[] = [];
+      for (const [index, list] of Object.entries(byStream)) {
+        for (const packet of list) {
+          if (Number(index) !== next.stream.index) {
+            libav.av_packet_free_js_sync(packet);
+            continue;
+          }
+          let time = libav.i64tof64(libav.AVPacket_dts_sync(packet), libav.AVPacket_dtshi_sync(packet));
+          if (time === libav.AV_NOPTS_VALUE) {
+            time = libav.i64tof64(libav.AVPacket_pts_sync(packet), libav.AVPacket_ptshi_sync(packet));
+          }
+          if (time !== libav.AV_NOPTS_VALUE) {
+            next.lastTimeS = (time * next.stream.time_base_num) / next.stream.time_base_den;
+          }
+          const [outputNum, outputDen] = next.outputTimeBase;
+          libav.av_packet_rescale_ts_js_sync(
+            packet,
+            next.stream.time_base_num,
+            next.stream.time_base_den,
+            outputNum,
+            outputDen,
+          );
+          libav.AVPacket_stream_index_s_sync(packet, next.outputIndex);
+          // Time base 0/1: ff_write_multi must not rescale again (it would use stream 0's time base).
+          libav.AVPacket_time_base_s_sync(packet, 0, 1);
+          toWrite.push(packet);
+        }
+      }
+      if (toWrite.length > 0) await libav.ff_write_multi(context, writePacket, toWrite);
+      await flush();
+      if (result === libav.AVERROR_EOF) next.ended = true;
+      else if (result < 0 && result !== -libav.EAGAIN) {
+        throw new NexStreamError(
+          NexStreamErrorCode.UnsupportedMedia,
+          `the ${next.role} input ${next.label} could not be read at ${next.lastTimeS.toFixed(2)} s: ${await libav.ff_error(result)}`,
+        );
+      }
+    }
+
+    options.onPhase('finishing');
+    const trailerResult = await libav.av_write_trailer(context);
+    if (trailerResult < 0) {
+      throw new NexStreamError(
+        NexStreamErrorCode.Internal,
+        `the ${options.container} muxer failed to write its trailer: ${await libav.ff_error(trailerResult)}`,
+      );
+    }
+    await flush();
+  } finally {
+    libav.onblockread = undefined;
+    libav.onwrite = undefined;
+    await release(libav, opened, muxer, packets);
+  }
+}
+
+async function openInput(
+  libav: LibavInstance,
+  input: RemuxInput,
+  options: RemuxOptions,
+  outputIndex: number,
+): Promise<OpenInput> {
+  await libav.mkblockreaderdev(input.deviceName, input.source.sizeBytes);
+  let context: number;
+  let streams: LibavStream[];
+  try {
+    [context, streams] = await libav.ff_init_demuxer_file(input.deviceName);
+  } catch (error) {
+    if (NexStreamError.is(error)) throw error;
+    if (NexStreamError.is(input.source.error)) throw input.source.error;
+    throw new NexStreamError(
+      NexStreamErrorCode.UnsupportedMedia,
+      `the ${input.role} input ${input.label} is not readable media (${error instanceof Error ? error.message : String(error)}): the file is corrupt, truncated or of an unsupported container`,
+      { cause: error },
+    );
+  }
+  const wantedType = input.role === 'video' ? libav.AVMEDIA_TYPE_VIDEO : libav.AVMEDIA_TYPE_AUDIO;
+  const stream = streams.find((candidate) => candidate.codec_type === wantedType);
+  if (stream === undefined) {
+    await libav.avformat_close_input_js(context);
+    throw new NexStreamError(
+      NexStreamErrorCode.UnsupportedMedia,
+      `the ${input.role} input ${input.label} has no ${input.role} stream`,
+    );
+  }
+  const codecName = await libav.avcodec_get_name(stream.codec_id);
+  try {
+    assertCodecFits(codecName, options.container);
+  } catch (error) {
+    await libav.avformat_close_input_js(context);
+    throw error;
+  }
+  for (const other of streams) {
+    if (other !== stream) {
+      const pointer = await libav.AVFormatContext_streams_a(context, other.index);
+      await libav.AVStream_discard_s(pointer, avDiscardAll);
+    }
+  }
+  // Bytes per second from the container duration (µs), else the stream's nominal bit rate.
+  const durationUs = libav.i64tof64(
+    await libav.AVFormatContext_duration(context),
+    await libav.AVFormatContext_durationhi(context),
+  );
+  let bytesPerSecond = 0;
+  if (durationUs > 0 && durationUs !== libav.AV_NOPTS_VALUE) {
+    bytesPerSecond = input.source.sizeBytes / (durationUs / 1_000_000);
+  } else {
+    bytesPerSecond = (await libav.AVCodecParameters_bit_rate(stream.codecpar)) / 8;
+  }
+  if (!(bytesPerSecond > 0)) bytesPerSecond = 256 * 1024;
+  // At least 32 KiB per call: below that (128 kb/s audio in half a second is 8 KB) the fixed cost of a
+  // demuxer call dominates; 32 KiB is still only a few seconds of audio, well inside the muxer's
+  // interleaving window.
+  const limitBytes = Math.max(32 * 1024, Math.round(bytesPerSecond * options.windowSeconds));
+  input.source.setWindowBytes(clamp(bytesPerSecond * 2, 512 * 1024, 8 * 1024 * 1024));
+  return {
+    ...input,
+    context,
+    stream,
+    outputIndex,
+    outputTimeBase: [stream.time_base_num, stream.time_base_den],
+    limitBytes,
+    lastTimeS: Number.NEGATIVE_INFINITY,
+    ended: false,
+  };
+}
+
+async function release(
+  libav: LibavInstance,
+  opened: OpenInput[],
+  muxer: { context: number; io: number } | undefined,
+  packets: number[],
+) {
+  const quietly = async (step: () => Promise<unknown>) => {
+    try {
+      await step();
+    } catch {
+      // Best effort: the instance is torn down with its Worker anyway.
+    }
+  };
+  for (const packet of packets) await quietly(() => libav.av_packet_free_js(packet));
+  if (muxer !== undefined) await quietly(() => libav.ff_free_muxer(muxer.context, muxer.io));
+  for (const input of opened) await quietly(() => libav.avformat_close_input_js(input.context));
+}
+
+function clamp(value: number, minimum: number, maximum: number): number {
+  return Math.min(maximum, Math.max(minimum, value));
+}
