@@ -174,7 +174,20 @@ const versionPatterns: ReadonlyArray<readonly [VersionTag, RegExp]> = [
   ],
   [
     'cover',
-    phrase('cover', 'covers', 'covered by', 'tribute', 'parody', 'parodie', 'пародия', 'カバー', '歌ってみた', '弾いてみた', '커버', 'кавер'),
+    phrase(
+      'cover',
+      'covers',
+      'covered by',
+      'tribute',
+      'parody',
+      'parodie',
+      'пародия',
+      'カバー',
+      '歌ってみた',
+      '弾いてみた',
+      '커버',
+      'кавер',
+    ),
   ],
   [
     'karaoke',
