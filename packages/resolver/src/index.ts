@@ -58,6 +58,14 @@ export {
   redactUrl,
 } from './http-client.js';
 export { createItunesEngine, type ItunesSettings, itunesArtwork, mapItunesTrack } from './itunes-engine.js';
+export {
+  type BackgroundRefreshOptions,
+  createLinkRefresher,
+  type LinkRefresher,
+  type LinkRefresherOptions,
+  type RefreshOptions,
+  type RefreshPassReport,
+} from './link-refresher.js';
 export { describeTrack, parseSynthesizedQuery, queryInstructions } from './llm-query.js';
 export {
   type CandidateScore,
@@ -98,6 +106,22 @@ export {
 } from './musicbrainz-engine.js';
 export { createOdesliEngine, mapOdesliLinks, type OdesliSettings } from './odesli-engine.js';
 export {
+  defaultRaceTimings,
+  type EngineFailure,
+  plainVideoQuery,
+  type RaceContext,
+  type RaceEngines,
+  type RaceInput,
+  type RaceOutcome,
+  type RaceRun,
+  type RaceTimings,
+  runRace,
+  type ScoredCandidate,
+  type SettlementDecision,
+  type SettlementState,
+  settlementDecision,
+} from './race.js';
+export {
   type Clock,
   createRateLimiter,
   type RateLimit,
@@ -106,6 +130,33 @@ export {
   serviceRateLimits,
   systemClock,
 } from './rate-limiter.js';
+export {
+  createEventSession,
+  type EventSession,
+  type EventSessionOptions,
+  type SessionRunner,
+} from './resolution-session.js';
+export {
+  createResolver,
+  defaultSourceEngines,
+  type Resolution,
+  type ResolutionRequest,
+  type ResolutionRunner,
+  type ResolutionSession,
+  type ResolutionVerification,
+  type ResolveOptions,
+  type Resolver,
+  type ResolverOptions,
+} from './resolver.js';
+export {
+  createSeeder,
+  type Seeder,
+  type SeederDependencies,
+  type SeedFailure,
+  type SeedOptions,
+  type SeedReport,
+  type SeedSession,
+} from './seeder.js';
 export {
   createSoundchartsEngine,
   hasSoundchartsCredentials,
@@ -121,7 +172,37 @@ export {
   spotifyEmbedEntity,
   spotifySearchQuery,
 } from './spotify-engine.js';
+export {
+  compactText,
+  containsWords,
+  foldText,
+  indelRatio,
+  minimumCompactNeedle,
+  scriptsOf,
+  sharesScript,
+  splitArtistCredit,
+  textSimilarity,
+  tokenize,
+  tokenSortRatio,
+  type WritingScript,
+} from './text-normalize.js';
 export { coverArtFromImages, normalizeIsrc, type SizedImage } from './track-fields.js';
+export {
+  artistAgreement,
+  buildVerifiedMatch,
+  checkIsrcAuthority,
+  type IsrcAuthority,
+  type IsrcAuthorityCheck,
+  isrcArtistAgreement,
+  isrcDurationAgreementMs,
+  isrcTitleAgreement,
+  raceGrade,
+  titleAgreement,
+  toMatchCandidate,
+  type VerifiedMatchOutcome,
+  type VerifiedMatchParts,
+  verificationMethodOf,
+} from './verification.js';
 export { createYoutubeEngine, type YoutubeSettings, ytDlpError } from './youtube-engine.js';
 export {
   artTrackOf,

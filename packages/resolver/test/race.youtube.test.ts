@@ -1,0 +1,118 @@
+import { createRegistry, type Registry } from '@nexstream/registry';
+import {
+  childProcessIds,
+  type MediaOrigin,
+  readFixture,
+  sampleMedia,
+  startMediaOrigin,
+} from '@nexstream/testkit';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createDeezerEngine } from '../src/deezer-engine.js';
+import { createResolver } from '../src/resolver.js';
+import { createYoutubeEngine } from '../src/youtube-engine.js';
+import { eventually, rejectionOf, testSettings, useReplayServer } from './http-engine-harness.js';
+import { collect, fixtureTrack, indexOfType, routeDeezerTrack } from './race-harness.js';
+
+// End to end with the real yt-dlp: searches are pages of <video> tags on the replay server (yt-dlp's generic
+// extractor reads them), the media lives on the testkit media origin.
+describe('the race with the real YouTube engine (yt-dlp)', () => {
+  const context = useReplayServer();
+  let origin: MediaOrigin;
+  let registry: Registry;
+  let samplePath: string;
+  let deezerTrack: unknown;
+
+  beforeAll(async () => {
+    samplePath = await sampleMedia('h264-aac-mp4', { durationS: 3 });
+    deezerTrack = await readFixture(new URL('../src/__fixtures__/deezer/track-isrc.json', import.meta.url));
+  }, 120_000);
+  beforeEach(async () => {
+    origin = await startMediaOrigin();
+    registry = await createRegistry({ url: ':memory:' });
+  });
+  afterEach(async () => {
+    await registry.close();
+    await origin.close();
+  });
+
+  const engines = () => [
+    context.track(createDeezerEngine({ baseURL: context.server.url, ...testSettings })),
+    context.track(
+      createYoutubeEngine({
+        searchTarget: (query) => `${context.server.url}/results?q=${encodeURIComponent(query)}`,
+      }),
+    ),
+  ];
+
+  it('searches, settles, extracts the winner with yt-dlp and ends with media then done', async () => {
+    routeDeezerTrack(context.server, deezerTrack);
+    const file = origin.add('hbfs.mp4', samplePath);
+    context.server.on('GET', '/results', (request) =>
+      request.query.get('q')?.startsWith('"')
+        ? { status: 404, body: 'no results' }
+        : {
+            headers: { 'content-type': 'text/html; charset=utf-8' },
+            body: `<html><head><title>Daft Punk - Harder Better Faster Stronger (Official Audio)</title></head><body><video src="${file}"></video></body></html>`,
+          },
+    );
+    const resolver = createResolver({
+      engines: engines(),
+      registry,
+      timings: { tier1DelayMs: 50, tier2DelayMs: 100, graceMs: 300, deadlineMs: 60_000 },
+    });
+    const session = resolver.resolve(fixtureTrack.link);
+    const events = await collect(session);
+    const resolution = await session.result;
+
+    expect(indexOfType(events, 'metadata')).toBeLessThan(indexOfType(events, 'settled'));
+    expect(events.at(-1)?.type).toBe('done');
+    expect(events.at(-2)?.type).toBe('media');
+    expect(resolution.via).toBe('race');
+    expect(['fuzzy', 'strong', 'exact']).toContain(resolution.grade);
+    expect(resolution.media.formats[0]?.url).toBe(file);
+    expect(events.some((event) => event.type === 'log' && event.source === 'yt-dlp')).toBe(true);
+    // Duration unknown from a generic page: not ISRC-verified, not stored.
+    expect(resolution.written).toBe(false);
+  });
+
+  it('kills yt-dlp and closes every socket when the caller aborts mid-race, without an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      routeDeezerTrack(context.server, deezerTrack);
+      context.server.on('GET', '/results', { stall: true });
+      const before = childProcessIds();
+      const controller = new AbortController();
+      const resolver = createResolver({ engines: engines(), registry, timings: { tier1DelayMs: 50 } });
+      const session = resolver.resolve(fixtureTrack.link, { signal: controller.signal });
+      const events = collect(session);
+      await eventually(() => childProcessIds().length > before.length, 20_000);
+      await eventually(() => context.server.requests.some((request) => request.path === '/results'), 20_000);
+      controller.abort();
+      const error = await rejectionOf(session.result);
+      expect(error.code).toBe('NXS_ABORTED');
+      const seen = await events;
+      expect(seen.map((event) => event.type).slice(-2)).toEqual(['error', 'done']);
+      // The session drains its engine calls before it ends: the processes are already gone.
+      expect(childProcessIds()).toEqual(before);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('checks an override with yt-dlp and uses it', async () => {
+    routeDeezerTrack(context.server, deezerTrack);
+    const file = origin.add('chosen.mp4', samplePath);
+    const resolver = createResolver({ engines: engines(), registry });
+    const session = resolver.resolve(fixtureTrack.link, { override: file });
+    const events = await collect(session);
+    const resolution = await session.result;
+    expect(resolution.via).toBe('override');
+    expect(resolution.media.formats[0]?.url).toBe(file);
+    expect(events.find((event) => event.type === 'settled')).toMatchObject({ via: 'override' });
+    expect(events.at(-1)?.type).toBe('done');
+  });
+});
