@@ -1,13 +1,17 @@
 // Registry look-ups and batch writes on an embedded file with 50,000 mappings, next to a bare
-// @libsql/client execute of the same query. Prints progress, then as its LAST line one JSON object.
+// @libsql/client execute of the same query (the issue's reference) and, to show what our layer itself costs,
+// a bare prepared statement of libsql's Database (the engine the registry runs embedded files on).
+// Wall-clock medians and CPU time per operation (steadier on a shared machine). Prints progress, then as its
+// LAST line one JSON object.
 //   npx turbo run build --filter=@nexstream/registry... && npm run bench -w @nexstream/registry
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createClient } from '@libsql/client';
 import { createRegistry } from '@nexstream/registry';
 import { createVerifiedMatch, type VerifiedMatch } from '@nexstream/registry/verification';
+import Database from 'libsql';
 
 const mappings = 50_000;
 const batchSize = 1000;
@@ -96,6 +100,10 @@ function percentile(samples: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] as number;
 }
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+const cpuMicroseconds = (before: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(before);
+  return used.user + used.system;
+};
 const microseconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1000;
 
 const directory = mkdtempSync(join(tmpdir(), 'nexstream-registry-bench-'));
@@ -118,26 +126,36 @@ try {
   const stats = await writer.stats();
   await writer.close();
 
-  // Cold look-ups: the cache off, so every get reads the store. The bare client runs the very query the
-  // store runs (kept in step with src/libsql-store.ts), interleaved with ours so that load on the machine
-  // hits both alike.
+  // Cold look-ups: the cache off, so every get reads the store. The bare client and the bare prepared
+  // statement run the very query the store runs (kept in step with src/libsql-store.ts), interleaved with
+  // ours so that load on the machine hits all alike.
   const cold = await createRegistry({ url, cache: false });
   const client = createClient({ url, concurrency: 1 });
+  const database = new Database(fileURLToPath(url), { timeout: 0 });
+  database.exec('PRAGMA cache_size = -32768');
   const columns =
     'track, media, formats, expires_at, refreshed_at, refresh_failures, verification_method, isrc_source, verified_at';
   const byPlatformId = `SELECT ${columns} FROM mapping WHERE isrc = (SELECT isrc FROM platform_id WHERE platform = ? AND id = ?)`;
   const byIsrc = `SELECT ${columns} FROM mapping WHERE isrc = ?`;
+  const statementByPlatformId = database.prepare(byPlatformId).raw(true);
+  const statementByIsrc = database.prepare(byIsrc).raw(true);
   const keyOf = (index: number) => matches[index] as VerifiedMatch;
   const random = () => Math.floor(Math.random() * mappings);
   for (let index = 0; index < 2000; index += 1) {
     const m = keyOf(random());
     await cold.get({ platform: 'spotify', id: m.track.ids.spotify as string });
     await client.execute({ sql: byPlatformId, args: ['spotify', m.track.ids.spotify as string] });
+    statementByPlatformId.get(['spotify', m.track.ids.spotify as string]);
+    await cold.get({ isrc: m.track.isrc });
+    await client.execute({ sql: byIsrc, args: [m.track.isrc] });
+    statementByIsrc.get([m.track.isrc]);
   }
   const coldPlatform: number[] = [];
   const clientPlatform: number[] = [];
   const coldIsrc: number[] = [];
   const clientIsrc: number[] = [];
+  const statementPlatform: number[] = [];
+  const statementIsrc: number[] = [];
   for (let index = 0; index < lookups; index += 1) {
     const m = keyOf(random());
     const spotify = m.track.ids.spotify as string;
@@ -153,20 +171,62 @@ try {
       clientPlatform.push(microseconds(start));
       if (result.rows.length !== 1) throw new Error('bare look-up missed');
     };
+    const statement = async () => {
+      const start = process.hrtime.bigint();
+      const row = statementByPlatformId.get(['spotify', spotify]);
+      statementPlatform.push(microseconds(start));
+      if (row === undefined) throw new Error('bare statement missed');
+    };
     if (index % 2 === 0) {
       await ours();
       await bare();
+      await statement();
     } else {
+      await statement();
       await bare();
       await ours();
     }
-    const start = process.hrtime.bigint();
-    await cold.get({ isrc: m.track.isrc });
-    coldIsrc.push(microseconds(start));
-    const bareStart = process.hrtime.bigint();
-    await client.execute({ sql: byIsrc, args: [m.track.isrc] });
-    clientIsrc.push(microseconds(bareStart));
+    const oursIsrc = async () => {
+      const start = process.hrtime.bigint();
+      const entry = await cold.get({ isrc: m.track.isrc });
+      coldIsrc.push(microseconds(start));
+      if (entry === undefined) throw new Error(`look-up of ${m.track.isrc} missed`);
+    };
+    const bareIsrc = async () => {
+      const start = process.hrtime.bigint();
+      const result = await client.execute({ sql: byIsrc, args: [m.track.isrc] });
+      clientIsrc.push(microseconds(start));
+      if (result.rows.length !== 1) throw new Error('bare look-up missed');
+    };
+    if (index % 2 === 0) {
+      await oursIsrc();
+      await bareIsrc();
+    } else {
+      await bareIsrc();
+      await oursIsrc();
+    }
+    const statementStart = process.hrtime.bigint();
+    statementByIsrc.get([m.track.isrc]);
+    statementIsrc.push(microseconds(statementStart));
   }
+
+  // CPU time per look-up by Spotify id: alternating blocks of 1,000, so that each side's CPU is summed over
+  // many operations (process.cpuUsage is too coarse for one).
+  const cpu = { ours: 0, client: 0, statement: 0 };
+  const blockKeys = () => Array.from({ length: 1000 }, () => keyOf(random()).track.ids.spotify as string);
+  for (let block = 0; block < 10; block += 1) {
+    const keys = blockKeys();
+    let before = process.cpuUsage();
+    for (const id of keys) await cold.get({ platform: 'spotify', id });
+    cpu.ours += cpuMicroseconds(before);
+    before = process.cpuUsage();
+    for (const id of keys) await client.execute({ sql: byPlatformId, args: ['spotify', id] });
+    cpu.client += cpuMicroseconds(before);
+    before = process.cpuUsage();
+    for (const id of keys) statementByPlatformId.get(['spotify', id]);
+    cpu.statement += cpuMicroseconds(before);
+  }
+  database.close();
   client.close();
   await cold.close();
 
@@ -198,6 +258,13 @@ try {
     cold_get_isrc_p50_us: round(percentile(coldIsrc, 0.5)),
     client_execute_isrc_p50_us: round(percentile(clientIsrc, 0.5)),
     cold_vs_client_isrc_ratio: round(percentile(coldIsrc, 0.5) / percentile(clientIsrc, 0.5), 3),
+    // What our layer adds over the engine itself: a bare prepared statement of libsql's Database.
+    native_statement_p50_us: round(percentile(statementPlatform, 0.5)),
+    native_statement_isrc_p50_us: round(percentile(statementIsrc, 0.5)),
+    cold_get_cpu_us: round(cpu.ours / 10_000),
+    client_execute_cpu_us: round(cpu.client / 10_000),
+    native_statement_cpu_us: round(cpu.statement / 10_000),
+    cold_vs_client_cpu_ratio: round(cpu.ours / cpu.client, 3),
     put_many_rows_per_s: Math.round(putManyRowsPerS),
     put_many_cpu_us_per_row: round(putManyCpuUsPerRow),
     // Rows per second of CPU time: what one free core achieves; wall-clock rows/s drops when other jobs share it.

@@ -1,5 +1,5 @@
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
-import type { ConnectionKind } from './libsql-store.js';
+import type { ConnectionKind } from './sql-engine.js';
 
 /** The URL scheme in lower case (`file`, `libsql`, `https`…), or `undefined` when `url` has none. */
 export function urlScheme(url: string): string | undefined {
@@ -65,4 +65,27 @@ export function displayUrlOf(url: string): string {
   } catch {
     return url.replace(/\?.*$/, '');
   }
+}
+
+/**
+ * The path `libsql`'s `Database` opens for an embedded `file:` URL (`file:///abs/registry.db`,
+ * `file:relative.db`, `file://localhost/abs.db`) or `:memory:`, decoded as `@libsql/client` decodes it; or
+ * `undefined` for a URL it should not take (query parameters, a fragment, a host, a memory URL with options):
+ * those stay with `@libsql/client`, which accepts or rejects them as before.
+ */
+export function localDatabasePath(url: string): string | undefined {
+  if (url === ':memory:' || url === 'file::memory:') return ':memory:';
+  const match = /^file:(?:\/\/([^/?#]*))?([^?#]*)$/i.exec(url);
+  if (match === null) return undefined;
+  const [, authority, encodedPath = ''] = match;
+  if (authority !== undefined && authority !== '' && authority.toLowerCase() !== 'localhost')
+    return undefined;
+  let path: string;
+  try {
+    path = decodeURIComponent(encodedPath);
+  } catch {
+    return undefined;
+  }
+  if (path === '' || path.startsWith(':memory:')) return undefined;
+  return path;
 }

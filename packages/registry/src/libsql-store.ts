@@ -1,7 +1,14 @@
-import type { Client, InStatement, Row, Transaction } from '@libsql/client';
 import { type MediaFormat, NexStreamError, NexStreamErrorCode, type Platform } from '@nexstream/core';
 import { migrations, schemaVersion } from './migrations/index.js';
 import { createReadCache } from './read-cache.js';
+import type {
+  SqlEngine,
+  SqlRow,
+  SqlStatement,
+  SqlTransaction,
+  SqlTransactionRunner,
+  SqlValue,
+} from './sql-engine.js';
 import type {
   DueLink,
   RefreshOutcome,
@@ -24,24 +31,7 @@ import {
 } from './verified-match.js';
 import { createWriteQueue } from './write-queue.js';
 
-/** How the registry reaches its database; decides which PRAGMAs apply and where migrations run. */
-export type ConnectionKind = 'file' | 'memory' | 'remote' | 'replica';
-
-/** What {@link openRegistry} needs: an open client and how it reaches the database. */
-export interface RegistryConnection {
-  client: Client;
-  kind: ConnectionKind;
-  /** The URL for messages and `registry.url`, without credentials. */
-  displayUrl: string;
-  /** For an embedded replica: opens a client on the primary, where migrations run. */
-  openPrimary?: () => Client;
-}
-
-/** The page cache of an embedded file's connection, in KiB. */
-const pageCacheKiB = 32 * 1024;
-
-/** Mappings per statement in a batch write: 6,000 bound parameters, well under SQLite's 32,766. */
-const rowsPerStatement = 500;
+export type { ConnectionKind } from './sql-engine.js';
 
 const entryColumns =
   'track, media, formats, expires_at, refreshed_at, refresh_failures, verification_method, isrc_source, verified_at';
@@ -140,9 +130,12 @@ function invalidInput(message: string): NexStreamError {
   return new NexStreamError(NexStreamErrorCode.InvalidInput, message);
 }
 
-async function readUserVersion(executor: Pick<Client, 'execute'> | Transaction): Promise<number> {
-  const result = await executor.execute('PRAGMA user_version');
-  return Number(result.rows[0]?.[0] ?? 0);
+async function readUserVersion(executor: SqlTransaction | Pick<SqlEngine, 'readFirst'>): Promise<number> {
+  const row =
+    'execute' in executor
+      ? (await executor.execute('PRAGMA user_version'))[0]
+      : await executor.readFirst({ sql: 'PRAGMA user_version', args: [] });
+  return Number(row?.[0] ?? 0);
 }
 
 function newerSchemaError(found: number, displayUrl: string): NexStreamError {
@@ -156,19 +149,15 @@ function newerSchemaError(found: number, displayUrl: string): NexStreamError {
 }
 
 /** Applies every pending migration, each in its own write transaction that re-reads the version first. */
-async function migrate(client: Client, displayUrl: string): Promise<void> {
+async function migrate(runner: SqlTransactionRunner, displayUrl: string): Promise<void> {
   for (const migration of migrations) {
-    const transaction = await client.transaction('write');
-    try {
+    await runner.writeTransaction(async (transaction) => {
       const current = await readUserVersion(transaction);
       if (current > schemaVersion) throw newerSchemaError(current, displayUrl);
-      if (current >= migration.version) continue;
+      if (current >= migration.version) return;
       for (const statement of migration.statements) await transaction.execute(statement);
       await transaction.execute(`PRAGMA user_version = ${migration.version}`);
-      await transaction.commit();
-    } finally {
-      transaction.close();
-    }
+    });
   }
 }
 
@@ -187,7 +176,7 @@ function earliestExpiry(formats: readonly MediaFormat[]): number | null {
  * bulkiest and most volatile part) are parsed on first access and then kept: a look-up that only needs the
  * track (a resolver hit answering with metadata) never pays for them. See docs/decisions/0032.
  */
-function entryFromRow(row: Row): RegistryEntry {
+function entryFromRow(row: SqlRow): RegistryEntry {
   const formatsJson = row[2] as string | null;
   const expiresAt = row[3] as number | null;
   const stored = JSON.parse(row[1] as string) as Omit<RegistryMedia, 'formats' | 'expiresAt'>;
@@ -215,15 +204,15 @@ function entryFromRow(row: Row): RegistryEntry {
 }
 
 /**
- * Opens the registry on an already created libSQL client: checks the database (a SQLite file, a schema this
- * version understands), sets WAL and `synchronous=NORMAL` on embedded files, runs pending migrations, and
- * returns the {@link Registry}. Closes the client when any of that fails.
+ * Opens the registry on an already opened engine (`libsql`'s `Database` or `@libsql/client`): checks the
+ * database (a SQLite file, a schema this version understands), sets WAL and `synchronous=NORMAL` on embedded
+ * files, runs pending migrations, and returns the {@link Registry}. Closes the engine when any of that fails.
  */
 export async function openRegistry(
-  connection: RegistryConnection,
+  engine: SqlEngine,
   options: RegistryConnectionOptions = {},
 ): Promise<Registry> {
-  const { client, kind, displayUrl } = connection;
+  const { displayUrl } = engine;
   const now = options.now ?? Date.now;
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   const maxRefreshFailures = options.maxRefreshFailures ?? 3;
@@ -239,26 +228,10 @@ export async function openRegistry(
     ttlMs: ('ttlMs' in cacheOptions ? cacheOptions.ttlMs : undefined) ?? 30_000,
     now,
   });
-  const applyPragmas = async () => {
-    if (kind !== 'file') return;
-    await client.execute('PRAGMA journal_mode = WAL');
-    await client.execute('PRAGMA synchronous = NORMAL');
-    // 32 MiB of page cache (SQLite's default is 2 MiB): the indexes of a few hundred thousand mappings stay
-    // in memory, which makes batch upserts with random keys about twice as fast.
-    await client.execute(`PRAGMA cache_size = ${-pageCacheKiB}`);
-  };
   const queue = createWriteQueue({
     busyTimeoutMs,
     isBusy: isBusyError,
-    // After SQLITE_BUSY at BEGIN IMMEDIATE, libSQL leaves the statement un-finalized and the connection keeps a
-    // stale snapshot: every later BEGIN IMMEDIATE fails with SQLITE_BUSY_SNAPSHOT until it is reopened.
-    recover:
-      kind === 'file'
-        ? async () => {
-            await client.reconnect();
-            await applyPragmas();
-          }
-        : undefined,
+    recover: engine.recover,
     timeoutError: (error, waitedMs) =>
       new NexStreamError(
         NexStreamErrorCode.Registry,
@@ -269,26 +242,15 @@ export async function openRegistry(
   });
 
   try {
-    if (kind === 'replica') await client.sync();
-    const found = await readUserVersion(client);
+    await engine.refresh();
+    const found = await readUserVersion(engine);
     if (found > schemaVersion) throw newerSchemaError(found, displayUrl);
-    await applyPragmas();
+    await engine.applyPragmas();
     if (found < schemaVersion) {
-      if (kind === 'replica' && connection.openPrimary) {
-        // An embedded replica's local file is a copy of the primary: the schema changes there.
-        const primary = connection.openPrimary();
-        try {
-          await queue.run(() => migrate(primary, displayUrl));
-        } finally {
-          primary.close();
-        }
-        await client.sync();
-      } else {
-        await queue.run(() => migrate(client, displayUrl));
-      }
+      await engine.migrate((runner) => queue.run(() => migrate(runner, displayUrl)));
     }
   } catch (error) {
-    client.close();
+    engine.close();
     throw registryError(error, 'open', displayUrl);
   }
 
@@ -299,32 +261,30 @@ export async function openRegistry(
     if (closed) throw closedError(displayUrl);
   }
 
-  async function execute(statement: InStatement, operation: string) {
+  async function read(statement: SqlStatement, operation: string): Promise<SqlRow[]> {
     try {
-      return await client.execute(statement);
+      return await engine.read(statement);
     } catch (error) {
       throw registryError(error, operation, displayUrl);
     }
   }
 
-  /** Runs a write through the queue; maps errors; re-applies the file PRAGMAs if the client replaced its connection. */
-  async function write<Result>(operation: string, task: () => Promise<Result>): Promise<Result> {
+  /** Runs a write through the queue; maps errors; lets the engine repair a connection it had to replace. */
+  async function write(operation: string, statements: readonly SqlStatement[]): Promise<SqlRow[][]> {
     ensureOpen();
     try {
-      return await queue.run(task);
+      return await queue.run(() => engine.write(statements));
     } catch (error) {
-      if (kind === 'file' && !NexStreamError.is(error) && !closed) {
-        // A connection the client could not roll back is dropped and reopened with SQLite's defaults.
-        await applyPragmas().catch(() => undefined);
-      }
+      if (!NexStreamError.is(error) && !closed) await engine.afterFailedWrite?.().catch(() => undefined);
       throw registryError(error, operation, displayUrl);
     }
   }
 
-  function writeStatements(matches: readonly VerifiedMatch[], writtenAt: number): InStatement[] {
-    const statements: InStatement[] = [];
+  function writeStatements(matches: readonly VerifiedMatch[], writtenAt: number): SqlStatement[] {
+    const { rowsPerStatement } = engine;
+    const statements: SqlStatement[] = [];
     for (let start = 0; start < matches.length; start += rowsPerStatement) {
-      const args: Array<string | number | null> = [];
+      const args: SqlValue[] = [];
       const ids: string[][] = [];
       const end = Math.min(start + rowsPerStatement, matches.length);
       for (let index = start; index < end; index += 1) {
@@ -369,7 +329,7 @@ export async function openRegistry(
     if (matches.length === 0) return;
     const statements = writeStatements(matches, now());
     try {
-      await write(operation, () => client.batch(statements, 'write'));
+      await write(operation, statements);
     } finally {
       // Also after a failure: a remote commit may have landed even though its answer was lost.
       for (const { track, media } of matches) {
@@ -397,7 +357,7 @@ export async function openRegistry(
     async get(key: RegistryKey) {
       ensureOpen();
       let cacheKey: string;
-      let statement: InStatement;
+      let statement: SqlStatement;
       if (typeof key !== 'object' || key === null) {
         throw invalidInput('registry.get takes { isrc }, { platform, id } or { mediaId }');
       } else if ('isrc' in key && typeof key.isrc === 'string') {
@@ -419,17 +379,13 @@ export async function openRegistry(
       const cached = cache.get(cacheKey);
       if (cached !== undefined) return cached;
       const generation = cache.generation;
-      let result: Awaited<ReturnType<Client['execute']>>;
+      let row: SqlRow | undefined;
       try {
-        result = await client.execute(statement);
+        row = await engine.readFirst(statement);
       } catch (error) {
         if (closed) throw closedError(displayUrl);
-        if ((error as { code?: unknown }).code !== 'CLIENT_CLOSED')
-          throw registryError(error, 'get', displayUrl);
-        // The write queue reopened the connection (after SQLITE_BUSY) while this read held it: read again.
-        result = await execute(statement, 'get');
+        throw registryError(error, 'get', displayUrl);
       }
-      const row = result.rows[0];
       if (row === undefined) return undefined;
       const entry = entryFromRow(row);
       cache.set(cacheKey, entry, [cacheKey, `i:${entry.track.isrc}`, `m:${entry.media.id}`], generation);
@@ -452,7 +408,7 @@ export async function openRegistry(
       if (!Number.isInteger(limit) || limit < 1) {
         throw invalidInput(`dueForRefresh: limit must be a whole number ≥ 1, got ${String(limit)}`);
       }
-      const result = await execute(
+      const rows = await read(
         {
           sql: `SELECT media_id, min(expires_at), max(refresh_failures), media->>'pageUrl' FROM mapping
                 WHERE formats IS NOT NULL AND expires_at <= ? GROUP BY media_id ORDER BY 2 LIMIT ?`,
@@ -460,7 +416,7 @@ export async function openRegistry(
         },
         'dueForRefresh',
       );
-      return result.rows.map(
+      return rows.map(
         (row): DueLink => ({
           mediaId: row[0] as string,
           expiresAt: row[1] as number,
@@ -474,7 +430,7 @@ export async function openRegistry(
       ensureOpen();
       checkMediaId(mediaId, 'recordRefresh');
       const at = now();
-      let statement: InStatement;
+      let statement: SqlStatement;
       if (outcome?.ok === true) {
         const problems = formatProblems(outcome.formats, 'formats');
         const expiresAt = outcome.expiresAt ?? earliestExpiry(outcome.formats);
@@ -500,8 +456,8 @@ export async function openRegistry(
         throw invalidInput('recordRefresh takes { ok: true, formats, expiresAt? } or { ok: false, reason }');
       }
       try {
-        const result = await write('recordRefresh', () => client.execute(statement));
-        const row = result.rows[0];
+        const [rows] = await write('recordRefresh', [statement]);
+        const row = rows?.[0];
         if (row === undefined) {
           throw new NexStreamError(
             NexStreamErrorCode.NotFound,
@@ -519,14 +475,14 @@ export async function openRegistry(
       checkMediaId(mediaId, 'dropLink');
       const at = now();
       try {
-        const result = await write('dropLink', () =>
-          client.execute({
+        const [rows] = await write('dropLink', [
+          {
             sql: `UPDATE mapping SET formats = NULL, expires_at = NULL, last_failure = ?, updated_at = ?
                   WHERE media_id = ? RETURNING 1`,
             args: [dropOptions.reason ?? 'dropped', at, mediaId],
-          }),
-        );
-        return result.rows.length > 0;
+          },
+        ]);
+        return (rows?.length ?? 0) > 0;
       } finally {
         cache.invalidate(`m:${mediaId}`);
       }
@@ -535,7 +491,7 @@ export async function openRegistry(
     async stats(): Promise<RegistryStats> {
       ensureOpen();
       const at = now();
-      const result = await execute(
+      const rows = await read(
         {
           sql: `SELECT
             (SELECT count(*) FROM mapping),
@@ -550,7 +506,7 @@ export async function openRegistry(
         },
         'stats',
       );
-      const row = result.rows[0] as Row;
+      const row = rows[0] as SqlRow;
       return {
         tracks: Number(row[0]),
         media: Number(row[1]),
@@ -573,7 +529,7 @@ export async function openRegistry(
         closed = true;
         await queue.drain();
         cache.clear();
-        client.close();
+        engine.close();
       })();
       return closing;
     },

@@ -8,6 +8,7 @@ import { sampleMatch } from '../test/fixtures.js';
 import { describeRegistryBehaviour, expectCode } from '../test/registry-behaviour.js';
 import { createRegistry as createBrowserRegistry } from './browser.js';
 import { createRegistry, schemaVersion } from './index.js';
+import { createClientRegistry } from './registry.js';
 
 const directories: string[] = [];
 function temporaryDirectory(): string {
@@ -26,6 +27,17 @@ describeRegistryBehaviour('embedded file', 1, {
 
 describeRegistryBehaviour(':memory:', 2, {
   open: ({ now }) => createRegistry({ url: ':memory:', now }),
+});
+
+// Embedded files run on `libsql`'s Database; the same suite on @libsql/client, which still serves the URLs the
+// native engine does not take (and replicas, remote databases), keeps both engines honest.
+describeRegistryBehaviour('embedded file on @libsql/client', 8, {
+  open: ({ now }) =>
+    createClientRegistry({ url: pathToFileURL(join(temporaryDirectory(), 'registry.db')).href, now }),
+});
+
+describeRegistryBehaviour(':memory: on @libsql/client', 9, {
+  open: ({ now }) => createClientRegistry({ url: ':memory:', now }),
 });
 
 describe('opening a database', () => {
@@ -114,6 +126,51 @@ describe('opening a database', () => {
     const reopened = await createRegistry({ url });
     expect((await reopened.stats()).tracks).toBe(20);
     await reopened.close();
+  });
+});
+
+describe('batch writes on an embedded file', () => {
+  it('let the event loop run, and look-ups see none of a batch until it commits', async () => {
+    const url = pathToFileURL(join(temporaryDirectory(), 'registry.db')).href;
+    const registry = await createRegistry({ url, cache: false });
+    try {
+      const batch = Array.from({ length: 5000 }, (_, index) => sampleMatch(17, index));
+      const first = batch[0] as (typeof batch)[number];
+      const last = batch[batch.length - 1] as (typeof batch)[number];
+      let settled = false;
+      const writing = registry.putMany(batch).finally(() => {
+        settled = true;
+      });
+      const seenWhileWriting: Array<string | undefined> = [];
+      let ticks = 0;
+      while (!settled) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        if (settled) break;
+        ticks += 1;
+        seenWhileWriting.push((await registry.get({ isrc: first.track.isrc }))?.track.isrc);
+        seenWhileWriting.push((await registry.get({ isrc: last.track.isrc }))?.track.isrc);
+      }
+      await writing;
+      expect(ticks).toBeGreaterThan(0);
+      expect(seenWhileWriting.filter((isrc) => isrc !== undefined)).toEqual([]);
+      expect((await registry.get({ isrc: first.track.isrc }))?.media.id).toBe(first.media.id);
+      expect((await registry.get({ isrc: last.track.isrc }))?.media.id).toBe(last.media.id);
+      expect((await registry.stats()).tracks).toBe(5000);
+    } finally {
+      await registry.close();
+    }
+  }, 60_000);
+
+  it('accept the file: URL spellings @libsql/client accepts', async () => {
+    const directory = temporaryDirectory();
+    const match = sampleMatch(18, 1);
+    const absolute = await createRegistry({ url: `file://localhost${join(directory, 'a b.db')}` });
+    await absolute.put(match);
+    await absolute.close();
+    const reopened = await createRegistry({ url: pathToFileURL(join(directory, 'a b.db')).href });
+    expect((await reopened.get({ isrc: match.track.isrc }))?.media.id).toBe(match.media.id);
+    await reopened.close();
+    await expectCode(createRegistry({ url: 'file://db.example.com/registry.db' }), 'NXS_INVALID_INPUT');
   });
 });
 

@@ -3,8 +3,11 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Client, createClient } from '@libsql/client';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
-import { connectionKind, displayUrlOf } from './connection-url.js';
+import { createClientEngine } from './client-engine.js';
+import { connectionKind, displayUrlOf, localDatabasePath } from './connection-url.js';
 import { openRegistry } from './libsql-store.js';
+import { createNativeEngine } from './native-engine.js';
+import type { ConnectionKind, SqlEngine } from './sql-engine.js';
 import type { Registry, RegistryConnectionOptions } from './types.js';
 
 /** Options of the Node {@link createRegistry}. */
@@ -28,27 +31,17 @@ function defaultUrl(dataDirectory: string | undefined): string {
   return pathToFileURL(join(directory, defaultDatabaseFileName)).href;
 }
 
-/**
- * Opens (creating and migrating as needed) the registry of verified mappings.
- *
- * - no `url`: an embedded file `registry.db` in the data directory, in WAL mode with `synchronous=NORMAL`;
- * - `file:…` / `:memory:`: that embedded database;
- * - `libsql://`, `https://`, `http://`, `wss://`, `ws://`: a Turso database or an sqld server (`authToken`);
- * - `file:…` plus `syncUrl`: an embedded replica of that remote database (reads local, writes remote).
- *
- * @throws NexStreamError `NXS_INVALID_INPUT` for an unusable url or option, `NXS_REGISTRY` when the database
- * cannot be opened: not a database, written by a newer version (left untouched), unreachable.
- *
- * @example
- * ```ts
- * const registry = await createRegistry({ dataDirectory: './data' });
- * const entry = await registry.get({ platform: 'spotify', id: '4uLU6hMCjMI75M1A2tKUQC' });
- * await registry.close();
- * ```
- */
-export async function createRegistry(options: RegistryOptions = {}): Promise<Registry> {
-  const url = options.url ?? defaultUrl(options.dataDirectory);
-  const kind = connectionKind(url, options.syncUrl, true);
+/** `NXS_INVALID_INPUT` for a database that cannot even be opened (bad path, unusable URL). */
+function cannotOpen(displayUrl: string, error: unknown): NexStreamError {
+  return new NexStreamError(
+    NexStreamErrorCode.InvalidInput,
+    `createRegistry: cannot open ${displayUrl}: ${error instanceof Error ? error.message : String(error)}`,
+    { cause: error },
+  );
+}
+
+/** The {@link SqlEngine} on `@libsql/client`: remote databases, embedded replicas, unusual `file:` URLs. */
+function openClientEngine(url: string, kind: ConnectionKind, options: RegistryOptions): SqlEngine {
   const displayUrl = displayUrlOf(url);
   let client: Client;
   try {
@@ -63,20 +56,64 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
       intMode: 'number',
     });
   } catch (error) {
-    throw new NexStreamError(
-      NexStreamErrorCode.InvalidInput,
-      `createRegistry: cannot open ${displayUrl}: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
+    throw cannotOpen(displayUrl, error);
   }
   const { syncUrl, authToken } = options;
-  return openRegistry(
-    {
-      client,
-      kind,
-      displayUrl,
-      openPrimary: syncUrl === undefined ? undefined : () => createClient({ url: syncUrl, authToken }),
-    },
-    options,
-  );
+  return createClientEngine({
+    client,
+    kind,
+    displayUrl,
+    openPrimary: syncUrl === undefined ? undefined : () => createClient({ url: syncUrl, authToken }),
+  });
+}
+
+/**
+ * Opens the registry on `@libsql/client` whatever the URL, also for an embedded file that
+ * {@link createRegistry} would open with `libsql`'s `Database`. Not exported from the package: the tests run
+ * the behavioural suite on both engines, and the benchmark's reference is the client.
+ *
+ * @internal
+ */
+export async function createClientRegistry(options: RegistryOptions = {}): Promise<Registry> {
+  const url = options.url ?? defaultUrl(options.dataDirectory);
+  const kind = connectionKind(url, options.syncUrl, true);
+  return openRegistry(openClientEngine(url, kind, options), options);
+}
+
+/**
+ * Opens (creating and migrating as needed) the registry of verified mappings.
+ *
+ * - no `url`: an embedded file `registry.db` in the data directory, in WAL mode with `synchronous=NORMAL`;
+ * - `file:…` / `:memory:`: that embedded database;
+ * - `libsql://`, `https://`, `http://`, `wss://`, `ws://`: a Turso database or an sqld server (`authToken`);
+ * - `file:…` plus `syncUrl`: an embedded replica of that remote database (reads local, writes remote).
+ *
+ * Embedded files and `:memory:` run on `libsql`'s `Database` with prepared statements kept for reuse (a cold
+ * look-up ~5× cheaper than through the client); everything else on `@libsql/client` (docs/decisions/0033).
+ *
+ * @throws NexStreamError `NXS_INVALID_INPUT` for an unusable url or option, `NXS_REGISTRY` when the database
+ * cannot be opened: not a database, written by a newer version (left untouched), unreachable.
+ *
+ * @example
+ * ```ts
+ * const registry = await createRegistry({ dataDirectory: './data' });
+ * const entry = await registry.get({ platform: 'spotify', id: '4uLU6hMCjMI75M1A2tKUQC' });
+ * await registry.close();
+ * ```
+ */
+export async function createRegistry(options: RegistryOptions = {}): Promise<Registry> {
+  const url = options.url ?? defaultUrl(options.dataDirectory);
+  const kind = connectionKind(url, options.syncUrl, true);
+  const path = kind === 'file' || kind === 'memory' ? localDatabasePath(url) : undefined;
+  if (path === undefined || (kind !== 'file' && kind !== 'memory')) {
+    return openRegistry(openClientEngine(url, kind, options), options);
+  }
+  const displayUrl = displayUrlOf(url);
+  let engine: SqlEngine;
+  try {
+    engine = createNativeEngine({ path, kind, displayUrl });
+  } catch (error) {
+    throw cannotOpen(displayUrl, error);
+  }
+  return openRegistry(engine, options);
 }

@@ -25,44 +25,52 @@ function databaseUrl(): { url: string; path: string } {
 }
 
 describe('concurrent writers', () => {
-  it('loses no write and surfaces no SQLITE_BUSY with 8 async writers and a second process on one file', async () => {
-    const { url } = databaseUrl();
-    const registry: Registry = await createRegistry({ url, busyTimeoutMs: 30_000 });
-    try {
-      const other = spawnChild('registry-writer.ts', ['upserts', url, '31', '1000']);
-      children.push(other);
-      await other.waitForLine('ready');
+  // The second process runs on libsql's Database like this one, or on @libsql/client as an older NexStream did.
+  it.each([
+    ['libsql Database', 'native'],
+    ['@libsql/client', 'client'],
+  ])(
+    'loses no write and surfaces no SQLITE_BUSY with 8 async writers and a second process (%s) on one file',
+    async (_, engine) => {
+      const { url } = databaseUrl();
+      const registry: Registry = await createRegistry({ url, busyTimeoutMs: 30_000 });
+      try {
+        const other = spawnChild('registry-writer.ts', ['upserts', url, '31', '1000', engine]);
+        children.push(other);
+        await other.waitForLine('ready');
 
-      const writers = Array.from({ length: 8 }, async (_, writer) => {
-        for (let index = 0; index < 1000; index += 1) {
-          await registry.put(sampleMatch(30, writer * 1000 + index));
-          // Every writer also rewrites a mapping another writer owns: upserts must stay idempotent.
-          if (index % 100 === 0) await registry.put(sampleMatch(30, ((writer + 1) % 8) * 1000 + index));
+        const writers = Array.from({ length: 8 }, async (_, writer) => {
+          for (let index = 0; index < 1000; index += 1) {
+            await registry.put(sampleMatch(30, writer * 1000 + index));
+            // Every writer also rewrites a mapping another writer owns: upserts must stay idempotent.
+            if (index % 100 === 0) await registry.put(sampleMatch(30, ((writer + 1) % 8) * 1000 + index));
+          }
+        });
+        await Promise.all(writers);
+        await other.waitForLine('done 1000');
+        expect((await other.exited).code).toBe(0);
+
+        const stats = await registry.stats();
+        expect(stats.tracks).toBe(9000);
+        expect(stats.writes.failed).toBe(0);
+        for (const [series, index] of [
+          [30, 0],
+          [30, 7999],
+          [30, 4321],
+          [31, 0],
+          [31, 999],
+        ] as const) {
+          const match = sampleMatch(series, index);
+          expect(
+            (await registry.get({ platform: 'deezer', id: match.track.ids.deezer as string }))?.track.isrc,
+          ).toBe(match.track.isrc);
         }
-      });
-      await Promise.all(writers);
-      await other.waitForLine('done 1000');
-      expect((await other.exited).code).toBe(0);
-
-      const stats = await registry.stats();
-      expect(stats.tracks).toBe(9000);
-      expect(stats.writes.failed).toBe(0);
-      for (const [series, index] of [
-        [30, 0],
-        [30, 7999],
-        [30, 4321],
-        [31, 0],
-        [31, 999],
-      ] as const) {
-        const match = sampleMatch(series, index);
-        expect(
-          (await registry.get({ platform: 'deezer', id: match.track.ids.deezer as string }))?.track.isrc,
-        ).toBe(match.track.isrc);
+      } finally {
+        await registry.close();
       }
-    } finally {
-      await registry.close();
-    }
-  }, 180_000);
+    },
+    180_000,
+  );
 });
 
 describe('a crash in the middle of putMany', () => {

@@ -1,14 +1,17 @@
 // A second process writing the same registry file, for the concurrency and crash tests.
-//   registry-writer.ts upserts <url> <series> <count>   : <count> sequential puts, then "done <count>"
-//   registry-writer.ts crash <url> <series> <count>     : commits 100 matches ("committed"), then prints
-//                                                         "writing" and runs putMany of <count> more
+//   registry-writer.ts upserts <url> <series> <count> [client] : <count> sequential puts, then "done <count>"
+//   registry-writer.ts crash <url> <series> <count> [client]   : commits 100 matches ("committed"), then prints
+//                                                                "writing" and runs putMany of <count> more
+// With `client`, the registry runs on @libsql/client instead of libsql's Database (as an older NexStream would).
 import { createRegistry } from '../../src/index.js';
+import { createClientRegistry } from '../../src/registry.js';
 import { sampleMatch } from '../fixtures.js';
 
-const [mode, url, seriesText, countText] = process.argv.slice(2);
+const [mode, url, seriesText, countText, engine] = process.argv.slice(2);
 const series = Number(seriesText);
 const count = Number(countText);
-const registry = await createRegistry({ url: url as string, busyTimeoutMs: 30_000 });
+const open = engine === 'client' ? createClientRegistry : createRegistry;
+const registry = await open({ url: url as string, busyTimeoutMs: 30_000 });
 console.log('ready');
 
 if (mode === 'upserts') {
