@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES }
 import type { AddressInfo, Socket } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseByteRange } from '@nexstream/core/node';
 
 /** One request the media origin answered, updated live while its body is being sent. */
 export interface MediaOriginRequest {
@@ -470,27 +471,10 @@ function drained(response: ServerResponse, stopped: AbortSignal): Promise<void> 
 
 /**
  * Parses a single byte range against `size`. `undefined` means "send the whole file" (no header, a
- * malformed header, or several ranges); `'unsatisfiable'` means 416.
+ * malformed header, or several ranges); `'unsatisfiable'` means 416. The tunnel's own parser, so the origin
+ * and the tunnel agree on every edge case.
  */
-export function parseRange(
-  header: string | undefined,
-  size: number,
-): { start: number; end: number } | 'unsatisfiable' | undefined {
-  if (header === undefined) return undefined;
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!match) return undefined;
-  const [, first = '', last = ''] = match;
-  if (first === '' && last === '') return undefined;
-  if (first === '') {
-    const suffix = Number(last);
-    if (suffix === 0 || size === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(first);
-  if (last !== '' && Number(last) < start) return undefined;
-  if (start >= size) return 'unsatisfiable';
-  return { start, end: last === '' ? size - 1 : Math.min(Number(last), size - 1) };
-}
+export const parseRange = parseByteRange;
 
 function contentTypeFor(name: string, filePath: string): string {
   const extension = (extname(name) || extname(filePath)).slice(1).toLowerCase();
