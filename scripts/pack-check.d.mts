@@ -15,6 +15,14 @@ export interface PackCheckResult {
 export function packCheck(options?: {
   /** Default: packages/core. */
   packageDir?: string;
+  /** Workspace packages the checked one depends on, packed and installed alongside it. */
+  withPackageDirs?: string[];
+  /** The TypeScript consumer `tsc` checks (index.ts). Default: a consumer of @nexstream/core. */
+  source?: string;
+  /** The ESM script node runs (check.mjs); it must print `pack-check ok`. */
+  check?: string;
+  /** Merged into the scratch project's compilerOptions (e.g. `lib` with DOM for browser entries). */
+  compilerOptions?: Record<string, unknown>;
   /** The `npm install` modes to try in order before unpacking by hand. Default `['--offline', '--prefer-offline']`. */
   installModes?: string[];
   log?: (line: string) => void;

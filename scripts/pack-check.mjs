@@ -95,29 +95,21 @@ console.log('pack-check ok');
  */
 export async function packCheck({
   packageDir = join(workspaceRoot, 'packages/core'),
+  withPackageDirs = [],
+  source = consumerSource,
+  check = consumerCheck,
+  compilerOptions = {},
   installModes = ['--offline', '--prefer-offline'],
   log = () => {},
 } = {}) {
-  const manifest = JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8'));
-  const packageName = manifest.name;
-  if (await distIsStale(packageDir)) {
-    log(`building ${packageName} (dist/ is missing or older than src/)`);
-    try {
-      await run('npm', ['run', 'build', '-w', packageName], { cwd: workspaceRoot });
-    } catch {
-      await run('npx', ['--no-install', 'tsup'], { cwd: packageDir });
-    }
-  }
-
   const temp = await mkdtemp(join(tmpdir(), 'nxs-pack-check-'));
   try {
-    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', temp], {
-      cwd: packageDir,
-    });
-    const [packed] = JSON.parse(stdout.slice(stdout.indexOf('[')));
-    const tarball = join(temp, packed.filename);
-    const files = packed.files.map((file) => file.path);
-    log(`packed ${packed.filename} (${files.length} files)`);
+    // The package under check first, then the workspace packages it needs (installed from their tarballs
+    // too, since unpublished versions cannot come from the registry).
+    const packedAll = [];
+    for (const directory of [packageDir, ...withPackageDirs])
+      packedAll.push(await packOne(directory, temp, log));
+    const [{ packageName, files, filename }] = packedAll;
 
     const project = join(temp, 'project');
     await mkdir(project);
@@ -138,6 +130,7 @@ export async function packCheck({
             noEmit: true,
             skipLibCheck: false,
             types: ['node'],
+            ...compilerOptions,
           },
           files: ['index.ts'],
         },
@@ -145,18 +138,19 @@ export async function packCheck({
         2,
       ),
     );
-    await writeFile(join(project, 'index.ts'), consumerSource);
-    await writeFile(join(project, 'check.mjs'), consumerCheck);
+    await writeFile(join(project, 'index.ts'), source);
+    await writeFile(join(project, 'check.mjs'), check);
 
-    const installedWith = await install(project, tarball, manifest, installModes, log);
+    const installedWith = await install(project, packedAll, installModes, log);
 
     // Types for node: builtins come from the workspace (the scratch project has no registry access).
     await mkdir(join(project, 'node_modules/@types'), { recursive: true });
-    await symlink(
-      join(workspaceRoot, 'node_modules/@types/node'),
-      join(project, 'node_modules/@types/node'),
-      'dir',
-    );
+    if (!existsSync(join(project, 'node_modules/@types/node')))
+      await symlink(
+        join(workspaceRoot, 'node_modules/@types/node'),
+        join(project, 'node_modules/@types/node'),
+        'dir',
+      );
 
     await run(
       process.execPath,
@@ -166,10 +160,30 @@ export async function packCheck({
     log('tsc: the scratch project type-checks against the packed .d.ts files');
     const { stdout: output } = await run(process.execPath, ['check.mjs'], { cwd: project });
     log(output.trim());
-    return { packageName, tarball: packed.filename, files, installedWith, output };
+    return { packageName, tarball: filename, files, installedWith, output };
   } finally {
     await rm(temp, { recursive: true, force: true });
   }
+}
+
+async function packOne(packageDir, temp, log) {
+  const manifest = JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8'));
+  const packageName = manifest.name;
+  if (await distIsStale(packageDir)) {
+    log(`building ${packageName} (dist/ is missing or older than src/)`);
+    try {
+      await run('npm', ['run', 'build', '-w', packageName], { cwd: workspaceRoot });
+    } catch {
+      await run('npx', ['--no-install', 'tsup'], { cwd: packageDir });
+    }
+  }
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', temp], {
+    cwd: packageDir,
+  });
+  const [packed] = JSON.parse(stdout.slice(stdout.indexOf('[')));
+  const files = packed.files.map((file) => file.path);
+  log(`packed ${packed.filename} (${files.length} files)`);
+  return { manifest, packageName, tarball: join(temp, packed.filename), files, filename: packed.filename };
 }
 
 async function distIsStale(packageDir) {
@@ -184,25 +198,31 @@ async function distIsStale(packageDir) {
   return false;
 }
 
-async function install(project, tarball, manifest, installModes, log) {
+async function install(project, packedAll, installModes, log) {
   const base = ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock'];
+  const tarballs = packedAll.map((packed) => packed.tarball);
   for (const mode of installModes) {
     try {
-      await run('npm', [...base, mode, tarball], { cwd: project });
-      log(`installed the tarball with npm ${mode}`);
+      await run('npm', [...base, mode, ...tarballs], { cwd: project });
+      log(`installed the tarball${tarballs.length > 1 ? 's' : ''} with npm ${mode}`);
       return mode.slice(2);
     } catch (error) {
       log(`npm install ${mode} failed: ${String(error.message).split('\n').slice(-3).join(' ')}`);
     }
   }
   // Last resort: unpack by hand and link the runtime dependencies from the workspace.
-  const target = join(project, 'node_modules', ...manifest.name.split('/'));
-  await mkdir(target, { recursive: true });
-  await run('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);
-  for (const dependency of Object.keys(manifest.dependencies ?? {})) {
-    const link = join(project, 'node_modules', ...dependency.split('/'));
-    await mkdir(dirname(link), { recursive: true });
-    await symlink(join(workspaceRoot, 'node_modules', dependency), link, 'dir');
+  const unpacked = new Set(packedAll.map((packed) => packed.packageName));
+  for (const { manifest, tarball } of packedAll) {
+    const target = join(project, 'node_modules', ...manifest.name.split('/'));
+    await mkdir(target, { recursive: true });
+    await run('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);
+    for (const dependency of Object.keys(manifest.dependencies ?? {})) {
+      if (unpacked.has(dependency)) continue;
+      const link = join(project, 'node_modules', ...dependency.split('/'));
+      if (existsSync(link)) continue;
+      await mkdir(dirname(link), { recursive: true });
+      await symlink(join(workspaceRoot, 'node_modules', dependency), link, 'dir');
+    }
   }
   log('unpacked the tarball by hand and linked its dependencies from the workspace');
   return 'extracted';
