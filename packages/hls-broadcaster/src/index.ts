@@ -1,7 +1,52 @@
 /**
  * `@nexstream/hls-broadcaster`: a 24/7 live HLS channel from a playlist of uploaded videos, embeddable in
- * any Node server. Lands with its issue; until then this entry exports nothing.
+ * any Node server. One long-running encoder per channel is fed through a Node relay by one decoder per
+ * item, so item changes, edits and pauses never break the stream.
  *
  * @packageDocumentation
  */
-export {};
+export { type Broadcaster, type BroadcasterOptions, createBroadcaster } from './broadcaster.js';
+export type {
+  Channel,
+  ChannelEvents,
+  ChannelState,
+  ChannelStatus,
+  SlateReason,
+} from './channel.js';
+export { type Decoder, type DecoderSource, decoderArguments, normalizeArguments } from './decoder.js';
+export type { Emitter, Listener } from './emitter.js';
+export {
+  type EncoderArgumentsOptions,
+  type EncoderStats,
+  encoderArguments,
+  variantPlaylistName,
+} from './encoder.js';
+export {
+  type CorsOptions,
+  createHttpHandler,
+  type HttpHandler,
+  type HttpHandlerOptions,
+  type RouteKind,
+} from './http-handler.js';
+export {
+  createIngest,
+  defaultMaxUploadBytes,
+  type Ingest,
+  type IngestFileOptions,
+  type IngestOptions,
+  sanitizeOriginalName,
+} from './ingest.js';
+export {
+  type InstaStreamItem,
+  type MediaProbe,
+  type Playlist,
+  type PlaylistChange,
+  type PlaylistDocument,
+  type PlaylistItem,
+  type PlaylistSnapshot,
+  parseInstaStreamItems,
+} from './playlist.js';
+export { createPlaylistStore, type PlaylistLoadResult, type PlaylistStore } from './playlist-store.js';
+export { createFfprobeProber, type FfprobeProberOptions, type Prober } from './prober.js';
+export { type ChannelProfile, defaultChannelProfile, type Rendition } from './profile.js';
+export { createRelay, lastVideoPts, type Relay, type RelayOptions, type RelayOutcome } from './relay.js';

@@ -1,0 +1,750 @@
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { NexStreamError, NexStreamErrorCode, type SerializedError, toNexStreamError } from '@nexstream/core';
+import { locateProgram } from '@nexstream/core/node';
+import { type Decoder, type DecoderSource, normalizeForCopy, startDecoder } from './decoder.js';
+import { createEmitter, type Emitter } from './emitter.js';
+import {
+  type Encoder,
+  type EncoderStats,
+  encoderArguments,
+  isNormalEncoderExit,
+  startEncoder,
+} from './encoder.js';
+import { createIngest, type IngestFileOptions } from './ingest.js';
+import {
+  createPlaylist,
+  type Playlist,
+  type PlaylistChange,
+  type PlaylistItem,
+  type PlaylistSnapshot,
+  parseInstaStreamItems,
+} from './playlist.js';
+import { createPlaylistStore, isSafeFileName, type PlaylistLoadResult } from './playlist-store.js';
+import type { Prober } from './prober.js';
+import type { ChannelProfile } from './profile.js';
+import { createRelay } from './relay.js';
+
+/**
+ * A channel's state. `slate` means running but showing the slate because there is nothing playable (empty
+ * playlist, the end of a non-looping playlist, or every item failed); `paused` shows the slate on request.
+ */
+export type ChannelState = 'stopped' | 'starting' | 'playing' | 'paused' | 'slate' | 'stopping';
+
+/** Why the slate is on air. */
+export type SlateReason = 'paused' | 'empty' | 'ended' | 'failing';
+
+/** The events a channel emits, by name. */
+export interface ChannelEvents {
+  /** The channel moved from one state to another. */
+  'state-changed': { from: ChannelState; to: ChannelState; slateReason?: SlateReason };
+  /** An item started feeding the encoder (`startMs` > 0 after resume or a crash). */
+  'item-started': { item: PlaylistItem; startMs: number; prefetched: boolean };
+  /** An item stopped feeding the encoder: played to its end, cut (jump, edit, pause, stop) or failed. */
+  'item-ended': { item: PlaylistItem; reason: 'finished' | 'cut' | 'failed'; playedMs: number };
+  /** A broken item (probe ok, decode failed) was skipped. */
+  'item-failed': { item: PlaylistItem; reason: string };
+  /** The encoder died unexpectedly and was restarted, appending to the same playlist. */
+  'encoder-restarted': { exitCode?: number; signal?: string; restarts: number; reason: string };
+  /** The encoder's `-progress` feed (about once per second). */
+  stats: EncoderStats;
+  /** Something went wrong; `fatal: false` means the channel carries on (for example on the slate). */
+  error: { error: SerializedError; fatal: boolean };
+  /** The playlist changed (after it was persisted). */
+  'playlist-changed': { change: PlaylistChange; snapshot: PlaylistSnapshot };
+}
+
+/** What {@link Channel.status} reports. */
+export interface ChannelStatus {
+  channelId: string;
+  state: ChannelState;
+  /** Why the slate is on air, when it is. */
+  slateReason?: SlateReason;
+  /** The item feeding the encoder, with the position reached in it (milliseconds). */
+  item: { id: string; originalName: string; durationMs: number; positionMs: number } | null;
+  playlist: { size: number; currentId: string | null; revision: number; loop: boolean };
+  encoder: { running: boolean; pid?: number; restarts: number; stats?: EncoderStats };
+  /** Epoch milliseconds of the last start, or null when stopped. */
+  startedAt: number | null;
+  /** Path of the live playlist relative to the channel's HLS folder. */
+  playlistName: string;
+}
+
+/** One channel: a playlist and the processes that turn it into a live HLS stream. */
+export interface Channel {
+  /** The channel id (also its folder name). */
+  readonly id: string;
+  /** Folder holding the live playlist and its segments. */
+  readonly hlsDirectory: string;
+  /** File name of the live playlist inside {@link Channel.hlsDirectory}: `index.m3u8`. */
+  readonly playlistName: string;
+  /** Largest accepted upload in bytes (the HTTP layer refuses bigger bodies before reading them). */
+  readonly maxUploadBytes: number;
+  /** Resolves once the persisted playlist is loaded; says whether a corrupt file was set aside. */
+  ready(): Promise<PlaylistLoadResult['corrupt'] | undefined>;
+  /** The playlist (items, current item, loop flag). */
+  list(): Promise<PlaylistSnapshot>;
+  /** Streams an upload into the channel: ingest (size limit, probe) then append to the playlist. */
+  ingest(source: Readable | AsyncIterable<Uint8Array>, options?: IngestFileOptions): Promise<PlaylistItem>;
+  /** Re-ingests items in insta-stream's JSON format (copying and probing each file); returns what failed. */
+  importInstaStream(
+    data: unknown,
+  ): Promise<{ imported: PlaylistItem[]; failed: { id: string; reason: string }[] }>;
+  /** Removes an item and its file; when it is playing, the next item starts within a segment. */
+  removeItem(id: string): Promise<PlaylistSnapshot>;
+  /** Moves one item. */
+  moveItem(id: string, toIndex: number): Promise<PlaylistSnapshot>;
+  /** Reorders the playlist; `ids` names every item once. */
+  reorder(ids: readonly string[]): Promise<PlaylistSnapshot>;
+  /** Removes every item and file; a running channel shows the slate. */
+  clear(): Promise<PlaylistSnapshot>;
+  /** Plays this item now (from its start). */
+  jump(id: string): Promise<PlaylistSnapshot>;
+  /** Sets whether the playlist loops (default true). */
+  setLoop(loop: boolean): Promise<PlaylistSnapshot>;
+  /**
+   * Starts the encoder and playout.
+   *
+   * @throws NexStreamError `NXS_CONFLICT` when already running; `NXS_DEPENDENCY_MISSING` without ffmpeg.
+   */
+  start(): Promise<ChannelStatus>;
+  /** Stops gracefully (stdin closed, then SIGTERM; exit 255 after SIGTERM is normal). Idempotent. */
+  stop(): Promise<ChannelStatus>;
+  /** Shows the slate and remembers the position. @throws `NXS_CONFLICT` unless playing. */
+  pause(): Promise<ChannelStatus>;
+  /** Continues the paused item where it was paused. @throws `NXS_CONFLICT` unless paused. */
+  resume(): Promise<ChannelStatus>;
+  /** The current state, item, position and encoder health. */
+  status(): ChannelStatus;
+  /** Subscribe to one event; returns the unsubscribe function. */
+  on: Emitter<ChannelEvents>['on'];
+  /** Subscribe to every event (the SSE stream uses this); returns the unsubscribe function. */
+  onAny: Emitter<ChannelEvents>['onAny'];
+}
+
+/** Internal options a broadcaster passes to each channel. */
+export interface ChannelOptions {
+  id: string;
+  /** The channel's own folder: playlist.json, media/, hls/, tmp/. */
+  directory: string;
+  profile: ChannelProfile;
+  prober: Prober;
+  maxUploadBytes: number;
+  ffmpegPath?: string;
+  slateImagePath?: string;
+  /** How long to show the slate after every item failed before trying again. */
+  failureBackoffMs: number;
+  /** Who paces the stream at real time: the relay (default; bursts one segment on start) or ffmpeg `-re`. */
+  pacing: 'relay' | 'encoder';
+  /** Slate chunk length (each chunk is a bounded decoder). */
+  slateChunkMs: number;
+}
+
+type Entry = { kind: 'item'; item: PlaylistItem; startMs: number } | { kind: 'slate'; reason: SlateReason };
+
+interface Active {
+  entry: Entry;
+  decoder: Decoder;
+  startedAt: number;
+}
+
+const playlistName = 'index.m3u8';
+
+/** Creates a channel (used by the broadcaster; one per id). */
+export function createChannel(options: ChannelOptions): Channel {
+  const emitter = createEmitter<ChannelEvents>();
+  const mediaDirectory = join(options.directory, 'media');
+  const hlsDirectory = join(options.directory, 'hls');
+  const store = createPlaylistStore(join(options.directory, 'playlist.json'));
+  const ingester = createIngest({
+    mediaDirectory,
+    tempDirectory: join(options.directory, 'tmp'),
+    prober: options.prober,
+    maxBytes: options.maxUploadBytes,
+  });
+  let playlist!: Playlist;
+  const loaded = (async () => {
+    await mkdir(mediaDirectory, { recursive: true });
+    const result = await store.load();
+    playlist = createPlaylist({ store, initial: result.document });
+    playlist.on('changed', (event) => {
+      emitter.emit('playlist-changed', event);
+      onPlaylistChanged(event.change, event.snapshot);
+    });
+    if (result.corrupt) {
+      emitter.emit('error', {
+        error: new NexStreamError(
+          NexStreamErrorCode.Internal,
+          `channel ${options.id}: playlist file was corrupt (${result.corrupt.reason}); it was kept as ${result.corrupt.backupPath} and the channel starts with an empty playlist`,
+          { details: result.corrupt },
+        ).toJSON(),
+        fatal: false,
+      });
+    }
+    return result.corrupt;
+  })();
+  loaded.catch(() => undefined);
+
+  let state: ChannelState = 'stopped';
+  let slateReason: SlateReason | undefined;
+  let generation = 0;
+  let ffmpegPath = '';
+  let encoder: Encoder | undefined;
+  // The relay paces the stream (one segment of lead), so starts and crash restarts get a burst.
+  const pacedByRelay = options.pacing !== 'encoder';
+  const relay = createRelay(pacedByRelay ? { leadMs: options.profile.segmentDurationS * 1000 } : {});
+  let active: Active | undefined;
+  let prefetched: { item: PlaylistItem; decoder: Decoder } | undefined;
+  let pendingEntry: Entry | undefined;
+  let pausedAt: { itemId: string; positionMs: number } | undefined;
+  let failureStreak = 0;
+  let slateUntil = 0;
+  let endedAtRevision = -1;
+  let restarts = 0;
+  const crashTimes: number[] = [];
+  let lastStats: EncoderStats | undefined;
+  let startedAt: number | null = null;
+  let janitor: NodeJS.Timeout | undefined;
+  let loopDone: Promise<void> = Promise.resolve();
+
+  const setState = (to: ChannelState, reason?: SlateReason) => {
+    if (to === state && reason === slateReason) return;
+    const from = state;
+    state = to;
+    slateReason = to === 'slate' || to === 'paused' ? reason : undefined;
+    emitter.emit('state-changed', { from, to, ...(slateReason ? { slateReason } : {}) });
+  };
+
+  const reportError = (error: unknown, fatal = false) => {
+    emitter.emit('error', { error: toNexStreamError(error).toJSON(), fatal });
+  };
+
+  const positionOf = (current: Active | undefined): number => {
+    if (current?.entry.kind !== 'item') return 0;
+    const elapsedMs = current === active ? relay.sourceMediaMs : Date.now() - current.startedAt;
+    return Math.min(current.entry.startMs + Math.round(elapsedMs), current.entry.item.durationMs);
+  };
+
+  const copyPlayout = options.profile.playout === 'copy';
+  const { width, height, fps, segmentDurationS } = options.profile;
+  const slateCopyPath = join(options.directory, `slate-${width}x${height}-${fps}-${segmentDurationS}.ts`);
+  const slateSource = (): Extract<DecoderSource, { kind: 'slate' }> => ({
+    kind: 'slate',
+    durationMs: options.slateChunkMs,
+    ...(options.slateImagePath ? { imagePath: options.slateImagePath } : {}),
+  });
+
+  const sourceFor = (entry: Entry): DecoderSource => {
+    if (entry.kind === 'slate') {
+      return copyPlayout ? { ...slateSource(), copyPath: slateCopyPath } : slateSource();
+    }
+    const copy = copyPlayout && entry.item.filename.endsWith('.copy.ts');
+    return {
+      kind: 'item',
+      path: join(mediaDirectory, entry.item.filename),
+      startMs: entry.startMs,
+      durationMs: Math.max(entry.item.durationMs - entry.startMs, 40),
+      hasAudio: copy || entry.item.probe.audioChannels > 0,
+      ...(copy ? { copy } : {}),
+    };
+  };
+
+  /** Copy playout: converts a stored item once to the channel's profile and replaces its file. */
+  const normalizeItem = async (item: PlaylistItem): Promise<PlaylistItem> => {
+    const ffmpeg = (await locateProgram('ffmpeg', { path: options.ffmpegPath })).path;
+    const filename = `${item.id}.copy.ts`;
+    const output = join(mediaDirectory, filename);
+    try {
+      const durationMs = await normalizeForCopy(
+        ffmpeg,
+        {
+          kind: 'item',
+          path: join(mediaDirectory, item.filename),
+          startMs: 0,
+          durationMs: item.durationMs,
+          hasAudio: item.probe.audioChannels > 0,
+        },
+        options.profile,
+        output,
+      );
+      await rm(join(mediaDirectory, item.filename), { force: true });
+      return { ...item, filename, durationMs, sizeBytes: (await stat(output)).size };
+    } catch (error) {
+      await rm(output, { force: true });
+      await rm(join(mediaDirectory, item.filename), { force: true });
+      throw error;
+    }
+  };
+
+  const dropPrefetched = () => {
+    prefetched?.decoder.stop();
+    prefetched = undefined;
+  };
+
+  const refreshPrefetch = () => {
+    if (state === 'stopping' || state === 'stopped' || !active || active.entry.kind !== 'item') {
+      dropPrefetched();
+      return;
+    }
+    const next = playlist.nextAfter(active.entry.item.id);
+    if (prefetched && prefetched.item.id !== next?.id) dropPrefetched();
+    if (next && !prefetched && isSafeFileName(next.filename)) {
+      prefetched = {
+        item: next,
+        decoder: startDecoder(
+          ffmpegPath,
+          sourceFor({ kind: 'item', item: next, startMs: 0 }),
+          options.profile,
+        ),
+      };
+    }
+  };
+
+  const nextEntry = (previous: Entry | undefined): Entry => {
+    if (state === 'paused') return { kind: 'slate', reason: 'paused' };
+    const snapshot = playlist.list();
+    if (snapshot.items.length === 0) return { kind: 'slate', reason: 'empty' };
+    if (Date.now() < slateUntil) return { kind: 'slate', reason: 'failing' };
+    if (previous?.kind === 'slate' && previous.reason === 'ended' && snapshot.revision === endedAtRevision) {
+      return previous;
+    }
+    let item: PlaylistItem | undefined;
+    if (previous?.kind === 'item') {
+      item = playlist.nextAfter(previous.item.id);
+      if (!item) {
+        endedAtRevision = snapshot.revision;
+        return { kind: 'slate', reason: 'ended' };
+      }
+    } else {
+      item = snapshot.items[snapshot.currentIndex] ?? snapshot.items[0];
+    }
+    return item ? { kind: 'item', item, startMs: 0 } : { kind: 'slate', reason: 'empty' };
+  };
+
+  const cutTo = (entry: Entry) => {
+    pendingEntry = entry;
+    relay.cut();
+  };
+
+  async function runLoop(runGeneration: number): Promise<void> {
+    let previous: Entry | undefined;
+    while (runGeneration === generation) {
+      const entry = pendingEntry ?? nextEntry(previous);
+      pendingEntry = undefined;
+      if (entry.kind === 'item' && !isSafeFileName(entry.item.filename)) {
+        previous = entry;
+        continue;
+      }
+      let decoder: Decoder;
+      let wasPrefetched = false;
+      if (entry.kind === 'item' && entry.startMs === 0 && prefetched?.item.id === entry.item.id) {
+        decoder = prefetched.decoder;
+        prefetched = undefined;
+        wasPrefetched = true;
+      } else {
+        decoder = startDecoder(ffmpegPath, sourceFor(entry), options.profile);
+      }
+      const current: Active = { entry, decoder, startedAt: Date.now() };
+      active = current;
+      if (entry.kind === 'item') {
+        setState('playing');
+        emitter.emit('item-started', { item: entry.item, startMs: entry.startMs, prefetched: wasPrefetched });
+        if (playlist.list().currentId !== entry.item.id) playlist.advance(entry.item.id).catch(reportError);
+      } else {
+        setState(entry.reason === 'paused' ? 'paused' : 'slate', entry.reason);
+      }
+      refreshPrefetch();
+      const outcome = await relay.play(decoder.stdout);
+      const playedMs = Date.now() - current.startedAt;
+      if (outcome === 'cut') {
+        decoder.stop();
+        if (entry.kind === 'item') emitter.emit('item-ended', { item: entry.item, reason: 'cut', playedMs });
+        previous = entry;
+        continue;
+      }
+      const exit = await decoder.closed;
+      if (runGeneration !== generation) break;
+      if (entry.kind === 'item') {
+        const expectedMs = entry.item.durationMs - entry.startMs;
+        const failed =
+          (exit.exitCode !== 0 && !exit.stoppedByUs) ||
+          (playedMs < 300 && expectedMs > 1500 && !pendingEntry);
+        if (failed) {
+          const reason = exit.stderrTail || `decoder exited with ${exit.exitCode ?? exit.signal}`;
+          emitter.emit('item-failed', { item: entry.item, reason });
+          emitter.emit('item-ended', { item: entry.item, reason: 'failed', playedMs });
+          failureStreak = playedMs < 1000 ? failureStreak + 1 : 0;
+          if (failureStreak >= Math.max(1, playlist.list().items.length)) {
+            failureStreak = 0;
+            slateUntil = Date.now() + options.failureBackoffMs;
+            reportError(
+              new NexStreamError(
+                NexStreamErrorCode.ProcessFailed,
+                `channel ${options.id}: every playlist item failed to decode; showing the slate for ${options.failureBackoffMs} ms before trying again`,
+              ),
+            );
+          }
+        } else {
+          failureStreak = 0;
+          emitter.emit('item-ended', { item: entry.item, reason: 'finished', playedMs });
+        }
+      }
+      previous = entry;
+    }
+  }
+
+  function onPlaylistChanged(change: PlaylistChange, snapshot: PlaylistSnapshot): void {
+    if (state === 'stopped' || state === 'stopping' || state === 'starting') return;
+    const current = active?.entry;
+    const currentItem = snapshot.items[snapshot.currentIndex];
+    switch (change.kind) {
+      case 'jumped': {
+        const item = playlist.get(change.id);
+        if (!item) break;
+        slateUntil = 0;
+        if (state === 'paused') pausedAt = { itemId: item.id, positionMs: 0 };
+        else cutTo({ kind: 'item', item, startMs: 0 });
+        break;
+      }
+      case 'removed':
+      case 'cleared': {
+        const removedIds = new Set(
+          change.kind === 'removed' ? [change.item.id] : change.items.map((i) => i.id),
+        );
+        if (current?.kind === 'item' && removedIds.has(current.item.id) && state !== 'paused') {
+          cutTo(
+            currentItem
+              ? { kind: 'item', item: currentItem, startMs: 0 }
+              : { kind: 'slate', reason: 'empty' },
+          );
+        }
+        if (pausedAt && removedIds.has(pausedAt.itemId)) {
+          pausedAt = currentItem ? { itemId: currentItem.id, positionMs: 0 } : undefined;
+        }
+        break;
+      }
+      case 'added':
+      case 'imported':
+        if (current?.kind === 'slate' && (current.reason === 'empty' || current.reason === 'ended')) {
+          slateUntil = 0;
+          const item = currentItem ?? snapshot.items[0];
+          if (item) cutTo({ kind: 'item', item, startMs: 0 });
+        }
+        break;
+      default:
+        break;
+    }
+    refreshPrefetch();
+  }
+
+  const spawnEncoder = async (append: boolean) => {
+    const next = startEncoder(
+      ffmpegPath,
+      encoderArguments(options.profile, { hlsDirectory, append, playlistName, pacedInput: pacedByRelay }),
+      (stats) => {
+        lastStats = stats;
+        emitter.emit('stats', stats);
+      },
+    );
+    encoder = next;
+    relay.resetClock();
+    relay.attach(next.stdin);
+    const runGeneration = generation;
+    next.closed.then((exit) => {
+      if (encoder !== next || runGeneration !== generation) return;
+      if (state === 'stopping' || state === 'stopped' || isNormalEncoderExit(exit)) return;
+      restarts += 1;
+      const now = Date.now();
+      crashTimes.push(now);
+      while (crashTimes.length > 0 && (crashTimes[0] as number) < now - 30_000) crashTimes.shift();
+      const reason = exit.stderrTail || `encoder exited with ${exit.exitCode ?? exit.signal}`;
+      const delayMs = crashTimes.length > 5 ? 5000 : 0;
+      emitter.emit('encoder-restarted', {
+        ...(exit.exitCode === undefined ? {} : { exitCode: exit.exitCode }),
+        ...(exit.signal === undefined ? {} : { signal: exit.signal }),
+        restarts,
+        reason,
+      });
+      if (delayMs > 0) {
+        reportError(
+          new NexStreamError(
+            NexStreamErrorCode.ProcessFailed,
+            `channel ${options.id}: the encoder crashed ${crashTimes.length} times in 30 s (${reason}); waiting ${delayMs} ms before the next restart`,
+          ),
+        );
+      }
+      setTimeout(() => {
+        if (runGeneration !== generation) return;
+        const resumeEntry: Entry | undefined =
+          active?.entry.kind === 'item'
+            ? {
+                kind: 'item',
+                item: active.entry.item,
+                // The killed encoder lost what it had not yet written as a segment: replay the paced lead.
+                startMs: Math.max(0, positionOf(active) - options.profile.segmentDurationS * 1000),
+              }
+            : active?.entry;
+        void hasPlaylist().then(async (exists) => {
+          if (runGeneration !== generation) return;
+          await spawnEncoder(exists);
+          dropPrefetched();
+          cutTo(resumeEntry ?? nextEntry(undefined));
+        });
+      }, delayMs);
+    });
+  };
+
+  const hasPlaylist = () =>
+    stat(join(hlsDirectory, playlistName)).then(
+      () => true,
+      () => false,
+    );
+
+  /** Removes segments that no playlist references any more (left by a crashed encoder) and stale temp files. */
+  const cleanOrphans = async () => {
+    let names: string[];
+    try {
+      names = await readdir(hlsDirectory);
+    } catch {
+      return;
+    }
+    // The oldest segment number each media playlist still lists, by segment name prefix (`seg-`, `seg_1_`).
+    const oldestByPrefix = new Map<string, number>();
+    for (const name of names.filter((entry) => entry.endsWith('.m3u8'))) {
+      const text = await readFile(join(hlsDirectory, name), 'utf8').catch(() => '');
+      for (const line of text.split('\n')) {
+        const segment = /^(.*?)(\d+)\.ts$/.exec(line.trim());
+        if (!segment) continue;
+        const [, prefix = '', number = '0'] = segment;
+        oldestByPrefix.set(
+          prefix,
+          Math.min(oldestByPrefix.get(prefix) ?? Number.POSITIVE_INFINITY, Number(number)),
+        );
+      }
+    }
+    const now = Date.now();
+    const staleMs = options.profile.segmentDurationS * 3000;
+    await Promise.all(
+      names.map(async (name) => {
+        const path = join(hlsDirectory, name);
+        const segment = /^(.*?)(\d+)\.ts$/.exec(name);
+        const oldest = segment ? oldestByPrefix.get(segment[1] ?? '') : undefined;
+        if (segment && oldest !== undefined && Number(segment[2]) < oldest - 3) {
+          await rm(path, { force: true });
+        } else if (name.endsWith('.tmp')) {
+          const info = await stat(path).catch(() => undefined);
+          if (info && now - info.mtimeMs > staleMs) await rm(path, { force: true });
+        }
+      }),
+    );
+  };
+
+  const requireLoaded = async () => {
+    await loaded;
+  };
+
+  const removeFiles = async (items: readonly PlaylistItem[]) => {
+    await Promise.all(
+      items
+        .filter((item) => isSafeFileName(item.filename))
+        .map((item) => rm(join(mediaDirectory, item.filename), { force: true })),
+    );
+  };
+
+  const status = (): ChannelStatus => {
+    const snapshot = playlist ? playlist.list() : undefined;
+    const current = active;
+    return {
+      channelId: options.id,
+      state,
+      ...(slateReason ? { slateReason } : {}),
+      item:
+        current?.entry.kind === 'item' && state !== 'stopped'
+          ? {
+              id: current.entry.item.id,
+              originalName: current.entry.item.originalName,
+              durationMs: current.entry.item.durationMs,
+              positionMs: positionOf(current),
+            }
+          : null,
+      playlist: {
+        size: snapshot?.items.length ?? 0,
+        currentId: snapshot?.currentId ?? null,
+        revision: snapshot?.revision ?? 0,
+        loop: snapshot?.loop ?? true,
+      },
+      encoder: {
+        running: encoder !== undefined && state !== 'stopped',
+        ...(encoder?.pid === undefined ? {} : { pid: encoder.pid }),
+        restarts,
+        ...(lastStats ? { stats: lastStats } : {}),
+      },
+      startedAt,
+      playlistName,
+    };
+  };
+
+  return {
+    id: options.id,
+    hlsDirectory,
+    playlistName,
+    maxUploadBytes: options.maxUploadBytes,
+    ready: () => loaded,
+    async list() {
+      await requireLoaded();
+      return playlist.list();
+    },
+    async ingest(source, ingestOptions) {
+      await requireLoaded();
+      let item = await ingester.ingest(source, ingestOptions);
+      if (copyPlayout) item = await normalizeItem(item);
+      try {
+        await playlist.add(item);
+      } catch (error) {
+        await removeFiles([item]);
+        throw error;
+      }
+      return item;
+    },
+    async importInstaStream(data) {
+      await requireLoaded();
+      const entries = parseInstaStreamItems(data);
+      const imported: PlaylistItem[] = [];
+      const failed: { id: string; reason: string }[] = [];
+      for (const entry of entries) {
+        try {
+          const handle = await open(entry.path, 'r');
+          let item = await ingester
+            .ingest(handle.createReadStream(), { originalName: entry.originalName })
+            .finally(() => handle.close().catch(() => undefined));
+          if (copyPlayout) item = await normalizeItem(item);
+          const addedAt = new Date(entry.addedAt);
+          imported.push({
+            ...item,
+            addedAt: Number.isNaN(addedAt.getTime()) ? item.addedAt : addedAt.toISOString(),
+          });
+        } catch (error) {
+          failed.push({ id: entry.id, reason: toNexStreamError(error).message });
+        }
+      }
+      if (imported.length > 0) await playlist.addMany(imported);
+      return { imported, failed };
+    },
+    async removeItem(id) {
+      await requireLoaded();
+      const { snapshot, removed } = await playlist.remove(id);
+      await removeFiles([removed]);
+      return snapshot;
+    },
+    async moveItem(id, toIndex) {
+      await requireLoaded();
+      return playlist.move(id, toIndex);
+    },
+    async reorder(ids) {
+      await requireLoaded();
+      return playlist.reorder(ids);
+    },
+    async clear() {
+      await requireLoaded();
+      const { snapshot, removed } = await playlist.clear();
+      await removeFiles(removed);
+      return snapshot;
+    },
+    async jump(id) {
+      await requireLoaded();
+      return playlist.jump(id);
+    },
+    async setLoop(loop) {
+      await requireLoaded();
+      return playlist.setLoop(loop);
+    },
+    async start() {
+      await requireLoaded();
+      if (state !== 'stopped') {
+        throw new NexStreamError(NexStreamErrorCode.Conflict, `channel ${options.id} is already ${state}`);
+      }
+      setState('starting');
+      try {
+        ffmpegPath = (await locateProgram('ffmpeg', { path: options.ffmpegPath })).path;
+        if (copyPlayout && !(await stat(slateCopyPath).catch(() => undefined))) {
+          await normalizeForCopy(ffmpegPath, slateSource(), options.profile, `${slateCopyPath}.tmp`);
+          await rename(`${slateCopyPath}.tmp`, slateCopyPath);
+        }
+        await rm(hlsDirectory, { recursive: true, force: true });
+        await mkdir(hlsDirectory, { recursive: true });
+      } catch (error) {
+        setState('stopped');
+        throw error;
+      }
+      generation += 1;
+      const runGeneration = generation;
+      startedAt = Date.now();
+      failureStreak = 0;
+      slateUntil = 0;
+      pendingEntry = pausedAt ? undefined : undefined;
+      await spawnEncoder(false);
+      janitor = setInterval(() => void cleanOrphans(), options.profile.segmentDurationS * 1000);
+      janitor.unref();
+      loopDone = runLoop(runGeneration).catch((error: unknown) => {
+        reportError(error, true);
+      });
+      return status();
+    },
+    async stop() {
+      await requireLoaded();
+      if (state === 'stopped' || state === 'stopping') {
+        await loopDone;
+        return status();
+      }
+      setState('stopping');
+      generation += 1;
+      if (janitor) clearInterval(janitor);
+      janitor = undefined;
+      const decoders = [active?.decoder, prefetched?.decoder].filter((d): d is Decoder => d !== undefined);
+      relay.cut();
+      for (const decoder of decoders) decoder.stop();
+      prefetched = undefined;
+      const closing = encoder?.stop();
+      await Promise.all([closing, ...decoders.map((decoder) => decoder.closed), loopDone]);
+      active = undefined;
+      pausedAt = undefined;
+      startedAt = null;
+      setState('stopped');
+      return status();
+    },
+    async pause() {
+      await requireLoaded();
+      if (state !== 'playing' || active?.entry.kind !== 'item') {
+        throw new NexStreamError(
+          NexStreamErrorCode.Conflict,
+          `channel ${options.id} cannot pause while ${state}`,
+        );
+      }
+      pausedAt = { itemId: active.entry.item.id, positionMs: positionOf(active) };
+      setState('paused', 'paused');
+      cutTo({ kind: 'slate', reason: 'paused' });
+      dropPrefetched();
+      return status();
+    },
+    async resume() {
+      await requireLoaded();
+      if (state !== 'paused') {
+        throw new NexStreamError(
+          NexStreamErrorCode.Conflict,
+          `channel ${options.id} is not paused (${state})`,
+        );
+      }
+      const snapshot = playlist.list();
+      const item = (pausedAt && playlist.get(pausedAt.itemId)) ?? snapshot.items[snapshot.currentIndex];
+      const positionMs = item && pausedAt?.itemId === item.id ? pausedAt.positionMs : 0;
+      pausedAt = undefined;
+      setState('playing');
+      cutTo(item ? { kind: 'item', item, startMs: positionMs } : { kind: 'slate', reason: 'empty' });
+      return status();
+    },
+    status,
+    on: emitter.on,
+    onAny: emitter.onAny,
+  };
+}
