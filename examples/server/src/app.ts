@@ -1,0 +1,61 @@
+import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
+import express, { type Express } from 'express';
+import { channelRoutes } from './channel-routes.js';
+import { deliveryRoutes } from './delivery-routes.js';
+import { errorMiddleware } from './http.js';
+import { registryRoutes } from './registry-routes.js';
+import { resolveRoutes, type StreamTracker } from './resolve-routes.js';
+import type { Services } from './services.js';
+import { staticRoutes } from './static-files.js';
+
+/**
+ * The Express app: request logging, the JSON body limit, the API routes, the static files, and JSON errors.
+ * `selfUrl` is where the server reaches itself (the server muxer reads the tunnel over loopback).
+ */
+export function createApp(services: Services, streams: StreamTracker, selfUrl: () => string): Express {
+  const { config, logger } = services;
+  const app = express();
+  app.disable('x-powered-by');
+  if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
+  app.use((request, response, next) => {
+    const started = performance.now();
+    response.on('finish', () => {
+      if (request.headers['x-nexstream-internal'] === services.internalToken) return;
+      const level = response.statusCode >= 500 ? 'warn' : request.path.startsWith('/api/') ? 'info' : 'debug';
+      logger[level]('request', {
+        method: request.method,
+        path: request.originalUrl,
+        status: response.statusCode,
+        durationMs: Math.round(performance.now() - started),
+        ip: request.ip,
+      });
+    });
+    response.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+  app.use('/api', express.json({ limit: config.maxJsonBytes }));
+  app.get('/api/health', (_request, response) => {
+    response.json({ ok: true, fixtures: config.fixtures, openStreams: streams.size });
+  });
+  app.get('/api/config', (_request, response) => {
+    response.json({
+      fixtures: config.fixtures,
+      apiKeyRequired: Boolean(config.apiKey),
+      exampleLink: services.fixtures?.spotifyTrackLink ?? null,
+      edgeThresholdBytes: config.edgeThresholdBytes,
+      maxUploadBytes: config.maxUploadBytes,
+    });
+  });
+  app.use(resolveRoutes(services, streams));
+  app.use(deliveryRoutes(services, selfUrl));
+  app.use(registryRoutes(services));
+  app.use(channelRoutes(services));
+  app.use('/api', (request, _response, next) => {
+    next(
+      new NexStreamError(NexStreamErrorCode.NotFound, `no route for ${request.method} /api${request.path}`),
+    );
+  });
+  app.use(staticRoutes(services));
+  app.use(errorMiddleware(logger));
+  return app;
+}

@@ -1,0 +1,185 @@
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { DefaultEnginesOptions, RaceTimings } from '@nexstream/resolver';
+
+/** The offline world of fixtures mode: stand-ins for the metadata services and for YouTube's CDN. */
+export interface FixtureWorld {
+  /** The replay server (metadata services, the search page, the DASH manifest). */
+  readonly replayUrl: string;
+  /** The media origin (the video and audio files). */
+  readonly originUrl: string;
+  /** Engine settings pointing every engine at the replay server. */
+  readonly engines: DefaultEnginesOptions;
+  /** Short race timings so the demo settles in seconds. */
+  readonly timings: Partial<RaceTimings>;
+  /** Hosts the tunnel may fetch from (loopback). */
+  readonly mediaHosts: string[];
+  /** The Spotify link the fixtures answer for (shown in the README and used by the tests). */
+  readonly spotifyTrackLink: string;
+  close(): Promise<void>;
+}
+
+/** The Spotify track of the resolver's `embed-track.html` fixture (Daft Punk, "Harder, Better, Faster, Stronger"). */
+export const fixtureSpotifyTrackLink = 'https://open.spotify.com/track/5W3cjX2J3tjhG8zb6u0qHn';
+
+/** Cover-art hosts in the fixtures, rewritten to the replay server so covers load offline. */
+const coverHosts =
+  /https:\/\/(?:i\.scdn\.co|image-cdn-[a-z]+\.spotifycdn\.com|e-cdns-images\.dzcdn\.net|cdn-images\.dzcdn\.net|api\.deezer\.com|is\d-ssl\.mzstatic\.com|coverartarchive\.org)\//g;
+
+/**
+ * Starts the testkit's replay server and media origin with bodies of the real shapes (the resolver's
+ * `src/__fixtures__`), so resolve → download works without the internet:
+ * Spotify's embed page, Deezer, MusicBrainz and iTunes answer for the fixture track; "YouTube" search is a
+ * results page yt-dlp's generic extractor reads, whose video is a DASH manifest with separate H.264 video
+ * and AAC audio files on the media origin (the split YouTube serves).
+ *
+ * Needs the dev dependency `@nexstream/testkit` (a workspace checkout) and ffmpeg (to make the sample media).
+ */
+export async function startFixtureWorld(options: {
+  dataDir: string;
+  searchLatencyMs?: number;
+}): Promise<FixtureWorld> {
+  const testkit = await import('@nexstream/testkit');
+  const require = createRequire(import.meta.url);
+  const fixtureDir = join(dirname(require.resolve('@nexstream/resolver/package.json')), 'src/__fixtures__');
+  const [replay, origin] = await Promise.all([testkit.startReplayServer(), testkit.startMediaOrigin()]);
+  try {
+    const covers = `${replay.url}/covers/`;
+    const text = async (path: string) =>
+      (await readFile(join(fixtureDir, path), 'utf8')).replace(coverHosts, covers);
+    const json = async (path: string) => JSON.parse(await text(path)) as unknown;
+
+    const [videoPath, audioPath, coverPath] = await Promise.all([
+      testkit.sampleMedia('h264-video-mp4', { durationS: 6, width: 640, height: 360 }),
+      testkit.sampleMedia('aac-audio-m4a', { durationS: 6 }),
+      coverImage(options.dataDir),
+    ]);
+    const [videoSize, audioSize, cover] = await Promise.all([
+      stat(videoPath).then((info) => info.size),
+      stat(audioPath).then((info) => info.size),
+      readFile(coverPath),
+    ]);
+    const videoUrl = origin.add('hbfs-video.mp4', videoPath);
+    const audioUrl = origin.add('hbfs-audio.m4a', audioPath);
+    // `yt:contentLength` is how YouTube's manifests give sizes; yt-dlp reads it into `filesize`.
+    const manifest = `<?xml version="1.0" encoding="UTF-8"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" xmlns:yt="http://youtube.com/yt/2012/10/10" type="static" mediaPresentationDuration="PT6S" minBufferTime="PT1S" profiles="urn:mpeg:dash:profile:isoff-on-demand:2011">
+ <Period>
+  <AdaptationSet mimeType="video/mp4" contentType="video">
+   <Representation id="134" codecs="avc1.64001e" width="640" height="360" frameRate="30" bandwidth="${Math.round((videoSize * 8) / 6)}">
+    <BaseURL yt:contentLength="${videoSize}">${videoUrl}</BaseURL>
+   </Representation>
+  </AdaptationSet>
+  <AdaptationSet mimeType="audio/mp4" contentType="audio">
+   <Representation id="140" codecs="mp4a.40.2" audioSamplingRate="48000" bandwidth="${Math.round((audioSize * 8) / 6)}">
+    <BaseURL yt:contentLength="${audioSize}">${audioUrl}</BaseURL>
+   </Representation>
+  </AdaptationSet>
+ </Period>
+</MPD>
+`;
+    const manifestUrl = `${replay.url}/cdn/harder-better-faster-stronger.mpd`;
+    const resultsPage = `<html><head><title>Daft Punk - Harder, Better, Faster, Stronger (Official Audio)</title></head><body><video src="${manifestUrl}"></video></body></html>`;
+    const html = { 'content-type': 'text/html; charset=utf-8' };
+    const searchLatencyMs = options.searchLatencyMs ?? 1500;
+
+    const [
+      embedTrack,
+      oembed,
+      deezerTrack,
+      deezerSearch,
+      deezerAlbum,
+      mbIsrc,
+      mbSearch,
+      itunesSearch,
+      itunesTrack,
+    ] = await Promise.all([
+      text('spotify/embed-track.html'),
+      json('spotify/oembed.json'),
+      json('deezer/track-isrc.json'),
+      json('deezer/search-advanced.json'),
+      json('deezer/album.json'),
+      json('musicbrainz/isrc.json'),
+      json('musicbrainz/recording-search.json'),
+      json('itunes/search.json'),
+      json('itunes/lookup-track.json'),
+    ]);
+    replay
+      .on('GET', /^\/spotify\/embed\/track\//, { headers: html, body: embedTrack })
+      .on('GET', '/spotify/oembed', { json: oembed })
+      .on('GET', /^\/deezer\/track\//, { json: deezerTrack })
+      .on('GET', '/deezer/search', { json: deezerSearch })
+      .on('GET', /^\/deezer\/album\//, { json: deezerAlbum })
+      .on('GET', /^\/musicbrainz\/ws\/2\/isrc\//, { json: mbIsrc })
+      .on('GET', '/musicbrainz/ws/2/recording', { json: mbSearch })
+      .on('GET', '/itunes/search', { json: itunesSearch })
+      .on('GET', '/itunes/lookup', { json: itunesTrack })
+      .on('GET', /^\/covers\//, { headers: { 'content-type': 'image/jpeg' }, body: new Uint8Array(cover) })
+      .on('GET', '/cdn/harder-better-faster-stronger.mpd', {
+        headers: { 'content-type': 'application/dash+xml' },
+        body: manifest,
+      })
+      // The search answers late on purpose, so the metadata card shows before the match settles.
+      .on('GET', '/youtube/results', { headers: html, body: resultsPage, latencyMs: searchLatencyMs });
+
+    const noKeys: Record<string, string | undefined> = {
+      NEXSTREAM_YTDLP: process.env.NEXSTREAM_YTDLP,
+      NEXSTREAM_FFMPEG: process.env.NEXSTREAM_FFMPEG,
+      NEXSTREAM_FFPROBE: process.env.NEXSTREAM_FFPROBE,
+      PATH: process.env.PATH,
+    };
+    return {
+      replayUrl: replay.url,
+      originUrl: origin.url,
+      engines: {
+        env: noKeys,
+        spotify: { baseURL: `${replay.url}/spotify`, env: noKeys },
+        deezer: { baseURL: `${replay.url}/deezer` },
+        itunes: { baseURL: `${replay.url}/itunes` },
+        musicbrainz: { baseURL: `${replay.url}/musicbrainz`, rateLimit: false },
+        soundcharts: false,
+        odesli: false,
+        groq: false,
+        gemini: false,
+        youtube: {
+          env: noKeys,
+          searchTarget: (query: string) => `${replay.url}/youtube/results?q=${encodeURIComponent(query)}`,
+        },
+      },
+      timings: { tier1DelayMs: 300, tier2DelayMs: 600, graceMs: 1500 },
+      mediaHosts: ['127.0.0.1'],
+      spotifyTrackLink: fixtureSpotifyTrackLink,
+      async close() {
+        await Promise.allSettled([replay.close(), origin.close()]);
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled([replay.close(), origin.close()]);
+    throw error;
+  }
+}
+
+/** A 300 × 300 JPEG cover made once with ffmpeg (a frame of its test pattern). */
+async function coverImage(dataDir: string): Promise<string> {
+  const path = join(dataDir, 'fixtures', 'cover.jpg');
+  if (
+    await stat(path).then(
+      () => true,
+      () => false,
+    )
+  )
+    return path;
+  await mkdir(dirname(path), { recursive: true });
+  const { locateProgram } = await import('@nexstream/core/node');
+  const { execFile } = await import('node:child_process');
+  const ffmpeg = await locateProgram('ffmpeg');
+  await new Promise<void>((resolve, reject) =>
+    execFile(
+      ffmpeg.path,
+      ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=300x300', '-frames:v', '1', path],
+      (error) => (error ? reject(error) : resolve()),
+    ),
+  );
+  return path;
+}

@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import { NexStreamError, NexStreamErrorCode, type NexStreamEvent, type TrackMetadata } from '@nexstream/core';
+import { createSseReplayBuffer, createSseStream, type SseStream } from '@nexstream/core/node';
+import type { ResolutionSession, SeedSession } from '@nexstream/resolver';
+import { type Router as ExpressRouter, Router } from 'express';
+import { requireKey, route } from './http.js';
+import { publicMedia } from './media-store.js';
+import { rateLimitMiddleware } from './rate-limit.js';
+import type { Services } from './services.js';
+
+/** The open event streams of a server, so shutdown can drain and close them. */
+export interface StreamTracker {
+  add(stream: SseStream<{ type: string }>): void;
+  /** Streams still open. */
+  readonly size: number;
+  /** Remembers work fed into a stream (a resolution, a seed) so shutdown can abort what is left. */
+  addWork(work: { abort(reason?: unknown): void; readonly finished: boolean }): void;
+  /** Resolves once every stream closed, or after `timeoutMs`; then closes the rest and aborts unfinished work. */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+/** Creates a {@link StreamTracker}. */
+export function createStreamTracker(): StreamTracker {
+  const open = new Set<SseStream<{ type: string }>>();
+  const works = new Set<{ abort(reason?: unknown): void; readonly finished: boolean }>();
+  return {
+    addWork(work) {
+      for (const done of [...works].filter((item) => item.finished)) works.delete(done);
+      works.add(work);
+    },
+    add(stream) {
+      open.add(stream);
+      stream.signal.addEventListener('abort', () => open.delete(stream), { once: true });
+    },
+    get size() {
+      return open.size;
+    },
+    async drain(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (open.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      for (const stream of open) stream.close();
+      for (const work of works) {
+        if (!work.finished)
+          work.abort(new NexStreamError(NexStreamErrorCode.Aborted, 'the server is shutting down'));
+      }
+      works.clear();
+    },
+  };
+}
+
+interface ResolveJob {
+  session: ResolutionSession;
+  stream: SseStream;
+  finished: boolean;
+  abortTimer?: ReturnType<typeof setTimeout>;
+}
+
+/** What clients see of an event: origin URLs removed from `media` events. */
+function publicEvent(event: NexStreamEvent): NexStreamEvent {
+  if (event.type !== 'media') return event;
+  return { type: 'media', media: publicMedia(event.media) as unknown as typeof event.media };
+}
+
+/**
+ * `GET /api/resolve?input=…[&override=…][&stream=<nonce>]`: the resolution as Server-Sent Events (named
+ * events, numbered ids, heartbeats). With a `stream` nonce, a client reconnecting with `Last-Event-ID` gets
+ * the events it missed and keeps following the same resolution. Closing the stream aborts the resolution
+ * (after `resolveGraceMs`, which leaves time to reconnect).
+ *
+ * `POST /api/seed` `{ "input": "<album, playlist or artist link>" }`: the seed's progress as SSE.
+ */
+export function resolveRoutes(services: Services, streams: StreamTracker): ExpressRouter {
+  const { config } = services;
+  const router = Router();
+  const replay = createSseReplayBuffer({ capacity: 1000, maxStreams: 500 });
+  const jobs = new Map<string, ResolveJob>();
+  const auth = requireKey(config.apiKey);
+
+  const open = (
+    request: Parameters<typeof createSseStream>[0],
+    response: Parameters<typeof createSseStream>[1],
+    streamId: string,
+  ) => {
+    const stream = createSseStream(request, response, {
+      replay,
+      streamId,
+      heartbeatMs: config.heartbeatMs,
+      retryMs: 1000,
+    });
+    streams.add(stream);
+    return stream;
+  };
+
+  const watch = (job: ResolveJob, streamId: string) => {
+    job.stream.signal.addEventListener(
+      'abort',
+      () => {
+        if (job.finished) return;
+        const abort = () => {
+          services.logger.info('resolve: the client left, aborting the resolution', { streamId });
+          job.session.abort(
+            new NexStreamError(NexStreamErrorCode.Aborted, 'the client closed the event stream'),
+          );
+        };
+        if (config.resolveGraceMs <= 0) abort();
+        else {
+          job.abortTimer = setTimeout(abort, config.resolveGraceMs);
+          job.abortTimer.unref();
+        }
+      },
+      { once: true },
+    );
+  };
+
+  router.get(
+    '/api/resolve',
+    auth,
+    rateLimitMiddleware('resolve', config.rateLimits.resolve),
+    route((request, response) => {
+      const input = typeof request.query.input === 'string' ? request.query.input : '';
+      const override = typeof request.query.override === 'string' ? request.query.override : undefined;
+      const nonce = typeof request.query.stream === 'string' ? request.query.stream.slice(0, 100) : undefined;
+      const streamId = nonce ? `resolve:${nonce}` : `resolve:${randomUUID()}`;
+      const reconnecting = request.headers['last-event-id'] !== undefined;
+
+      const running = jobs.get(streamId);
+      if (running && reconnecting) {
+        // The same client again: replay what it missed, then follow the running resolution.
+        if (running.abortTimer) clearTimeout(running.abortTimer);
+        running.stream = open(request, response, streamId);
+        watch(running, streamId);
+        return;
+      }
+      if (reconnecting && replay.lastId(streamId) !== undefined) {
+        // The resolution is over: the replay holds its end.
+        open(request, response, streamId).close();
+        return;
+      }
+
+      const stream = open(request, response, streamId);
+      const session = services.resolver.resolve(input, override ? { override } : {});
+      const job: ResolveJob = { session, stream, finished: false };
+      jobs.set(streamId, job);
+      streams.addWork(session);
+      watch(job, streamId);
+      services.logger.info('resolve: started', { streamId, override: Boolean(override) });
+      void (async () => {
+        let track: TrackMetadata | undefined;
+        for await (const event of session) {
+          if (event.type === 'settled') track = event.track;
+          if (event.type === 'media') services.media.remember(event.media, track);
+          await job.stream.send(publicEvent(event));
+        }
+        job.finished = true;
+        const result = await session.result.then(
+          (resolution) => ({ grade: resolution.grade, via: resolution.via, written: resolution.written }),
+          (error: NexStreamError) => ({ code: error.code }),
+        );
+        services.logger.info('resolve: finished', { streamId, ...result });
+        job.stream.close();
+        // Keep the job a little for late reconnects; the replay buffer keeps its events longer.
+        setTimeout(() => jobs.delete(streamId), 30_000).unref();
+      })();
+    }),
+  );
+
+  router.post(
+    '/api/seed',
+    auth,
+    rateLimitMiddleware('seed', config.rateLimits.seed),
+    route((request, response) => {
+      const body = (request.body ?? {}) as { input?: unknown; concurrency?: unknown; extractMedia?: unknown };
+      if (typeof body.input !== 'string' || !body.input.trim()) {
+        throw new NexStreamError(
+          NexStreamErrorCode.InvalidInput,
+          'body must be { "input": "<album, playlist or artist link>" }',
+        );
+      }
+      const concurrency =
+        typeof body.concurrency === 'number' ? Math.max(1, Math.min(8, body.concurrency)) : undefined;
+      const stream = open(request, response, `seed:${randomUUID()}`);
+      const session: SeedSession = services.resolver.seed(body.input, {
+        signal: stream.signal,
+        ...(concurrency ? { concurrency } : {}),
+        ...(body.extractMedia === true ? { extractMedia: true } : {}),
+      });
+      streams.addWork(session);
+      void (async () => {
+        for await (const event of session) await stream.send(event);
+        stream.close();
+      })();
+    }),
+  );
+
+  return router;
+}

@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
+import { createTunnel, type Tunnel, type TunnelTarget } from '@nexstream/core/node';
+import { type Broadcaster, createBroadcaster } from '@nexstream/hls-broadcaster';
+import { createRegistry, type Registry } from '@nexstream/registry';
+import { createDefaultEngines, createResolver, type EngineSet, type Resolver } from '@nexstream/resolver';
+import type { ServerConfig } from './config.js';
+import { type FixtureWorld, startFixtureWorld } from './fixtures.js';
+import type { Logger } from './logger.js';
+import { createMediaStore, downloadName, formatContentType, type MediaStore } from './media-store.js';
+
+/** Everything the routes use, built once per server. */
+export interface Services {
+  readonly config: ServerConfig;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly engines: EngineSet;
+  readonly resolver: Resolver;
+  readonly tunnel: Tunnel;
+  readonly broadcaster: Broadcaster;
+  readonly media: MediaStore;
+  /** The offline world, in fixtures mode. */
+  readonly fixtures?: FixtureWorld;
+  /** A random value the server sends on requests to itself (the server muxer reading the tunnel), exempt from rate limits. */
+  readonly internalToken: string;
+  /** Closes everything, in dependency order. */
+  close(): Promise<void>;
+}
+
+async function tunnelSecret(config: ServerConfig): Promise<string> {
+  if (config.tunnelSecret) return config.tunnelSecret;
+  const path = join(config.dataDir, 'tunnel-secret');
+  const existing = await readFile(path, 'utf8').catch(() => '');
+  if (existing.trim().length >= 43) return existing.trim();
+  const secret = randomBytes(32).toString('base64url');
+  await writeFile(path, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+/**
+ * Builds the services: the registry (embedded file by default), the engines (real services, or the fixture
+ * world), the resolver, the tunnel (signed tokens; origins looked up in the media store), and the broadcaster.
+ */
+export async function createServices(config: ServerConfig, logger: Logger): Promise<Services> {
+  await mkdir(config.dataDir, { recursive: true });
+  const fixtures = config.fixtures ? await startFixtureWorld({ dataDir: config.dataDir }) : undefined;
+  const closers: Array<() => Promise<unknown>> = [];
+  try {
+    if (fixtures) {
+      closers.unshift(() => fixtures.close());
+      logger.info('fixtures mode: offline replay server and media origin', {
+        replay: fixtures.replayUrl,
+        origin: fixtures.originUrl,
+        tryLink: fixtures.spotifyTrackLink,
+      });
+    }
+    const registry = await createRegistry({
+      dataDirectory: config.dataDir,
+      ...(config.registryUrl ? { url: config.registryUrl } : {}),
+      ...(config.registryAuthToken ? { authToken: config.registryAuthToken } : {}),
+      ...(config.registrySyncUrl ? { syncUrl: config.registrySyncUrl } : {}),
+    });
+    closers.unshift(() => registry.close());
+    const engines = createDefaultEngines(fixtures ? fixtures.engines : { env: config.engineEnv });
+    closers.unshift(() => engines.close());
+    const resolver = createResolver({
+      engines,
+      registry,
+      ...(fixtures ? { timings: fixtures.timings } : {}),
+      onLog: (event) => logger.debug(event.message, { source: event.source, level: event.level }),
+    });
+    closers.unshift(() => resolver.close());
+    const media = createMediaStore(registry);
+    const extractor = engines.video.find((engine) => engine.capabilities.includes('extract'));
+
+    const target = async (mediaId: string, formatId: string): Promise<TunnelTarget> => {
+      const { stored, format } = await media.format(mediaId, formatId);
+      return {
+        url: format.url,
+        ...(format.headers ? { headers: format.headers } : {}),
+        ...(format.sizeBytes ? { sizeBytes: format.sizeBytes } : {}),
+        contentType: formatContentType(format),
+        filename: downloadName(stored, format.container),
+      };
+    };
+    const tunnel = createTunnel({
+      secret: await tunnelSecret(config),
+      allowedHosts: fixtures ? fixtures.mediaHosts : config.mediaHosts,
+      allowLoopback: Boolean(fixtures),
+      lookupMedia: (mediaId, formatId) => target(mediaId, formatId),
+      async refresh(mediaId, formatId, { signal }) {
+        logger.info('tunnel: origin refused the link, refreshing', { mediaId, formatId });
+        try {
+          const fresh = await resolver.refresh(mediaId, { force: true, signal });
+          media.remember(fresh);
+        } catch (error) {
+          // Unverified matches are not in the registry: extract them again directly.
+          const { stored } = await media.format(mediaId, formatId);
+          if (!extractor) throw error;
+          const { media: fresh } = await extractor.doExtract({ url: stored.media.pageUrl, signal });
+          media.remember({ ...fresh, id: mediaId }, stored.track);
+        }
+        return target(mediaId, formatId);
+      },
+      onEvent(event) {
+        if (event.type === 'error')
+          logger.warn('tunnel error', { code: event.error.code, message: event.error.message });
+        else logger.debug(`tunnel ${event.type}`, { mediaId: event.mediaId, formatId: event.formatId });
+      },
+    });
+    closers.unshift(() => tunnel.close());
+    const broadcaster = createBroadcaster({ dataDir: config.dataDir, maxUploadBytes: config.maxUploadBytes });
+    closers.unshift(() => broadcaster.close());
+
+    let closed: Promise<void> | undefined;
+    return {
+      config,
+      logger,
+      registry,
+      engines,
+      resolver,
+      tunnel,
+      broadcaster,
+      media,
+      ...(fixtures ? { fixtures } : {}),
+      internalToken: randomBytes(24).toString('base64url'),
+      close() {
+        closed ??= (async () => {
+          for (const close of closers) {
+            await close().catch((error: unknown) =>
+              logger.warn('shutdown: a service did not close cleanly', { message: (error as Error).message }),
+            );
+          }
+        })();
+        return closed;
+      },
+    };
+  } catch (error) {
+    for (const close of closers) await close().catch(() => {});
+    throw NexStreamError.is(error)
+      ? error
+      : new NexStreamError(
+          NexStreamErrorCode.Internal,
+          `the server could not start: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
+  }
+}

@@ -1,0 +1,109 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'tsup';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { type RunningServer, startServer } from '../src/server.js';
+
+/** The repository root (artifacts go to `<root>/artifacts/`, gitignored). */
+export const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Where end-to-end screenshots and downloaded files are saved for people to look at. */
+export async function artifactsDirectory(name: string): Promise<string> {
+  const directory = join(repositoryRoot, 'artifacts', name);
+  await mkdir(directory, { recursive: true });
+  return directory;
+}
+
+/** A scratch directory removed by the returned function. */
+export async function scratch(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `nexstream-${prefix}-`));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Log lines the server wrote, parsed (tests assert on them). */
+export interface CapturedLogs {
+  lines: Array<Record<string, unknown>>;
+  write(line: string): void;
+}
+
+export function captureLogs(): CapturedLogs {
+  const lines: Array<Record<string, unknown>> = [];
+  return { lines, write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) };
+}
+
+/**
+ * Starts the server in-process on a free port, on a fresh data directory. `env` adds configuration
+ * (fixtures mode is on unless `NEXSTREAM_FIXTURES` says otherwise).
+ */
+export async function startTestServer(
+  env: Record<string, string> = {},
+): Promise<{ server: RunningServer; logs: CapturedLogs; close: () => Promise<void> }> {
+  const data = await scratch('server-data');
+  const logs = captureLogs();
+  const config = loadConfig({
+    PATH: process.env.PATH,
+    NEXSTREAM_FIXTURES: '1',
+    PORT: '0',
+    NEXSTREAM_DATA_DIR: data.path,
+    NEXSTREAM_HEARTBEAT_MS: '1000',
+    NEXSTREAM_SHUTDOWN_MS: '1000',
+    ...env,
+  });
+  const server = await startServer({ config, logger: createLogger('debug', logs.write) });
+  return {
+    server,
+    logs,
+    async close() {
+      await server.close();
+      await data.remove();
+    },
+  };
+}
+
+/**
+ * Bundles the edge muxer's Worker and Service Worker from their TypeScript sources (as its browser build
+ * does), so the end-to-end tests never run a stale `dist/`.
+ */
+export async function bundleEdgeMuxer(outDir: string): Promise<void> {
+  const source = fileURLToPath(new URL('../../../packages/edge-muxer/src/', import.meta.url));
+  await build({
+    config: false,
+    entry: { worker: join(source, 'worker/mux-worker.ts'), sw: join(source, 'sw/download-sw.ts') },
+    outDir,
+    format: ['esm'],
+    platform: 'browser',
+    target: 'es2022',
+    splitting: false,
+    sourcemap: false,
+    dts: false,
+    silent: true,
+    noExternal: [/.*/],
+    esbuildOptions(options) {
+      options.conditions = ['@nexstream/source', 'browser', 'import', 'default'];
+    },
+  });
+}
+
+/** Builds the web app with its own Vite config into `outDir`. */
+export async function buildWebApp(outDir: string): Promise<void> {
+  const { build: viteBuild } = await import('vite');
+  const root = fileURLToPath(new URL('../../web/', import.meta.url));
+  await viteBuild({
+    root,
+    configFile: join(root, 'vite.config.ts'),
+    logLevel: 'error',
+    build: { outDir, emptyOutDir: true, sourcemap: false },
+  });
+}
+
+/** Polls until `check` is true. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
