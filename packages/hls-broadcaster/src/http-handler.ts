@@ -67,7 +67,7 @@ const mimeTypes: Record<string, string> = {
  * `POST /upload` (multipart), `GET /playlist`, `DELETE /playlist/:id`, `PUT /playlist/order`,
  * `DELETE /playlist`, `POST /playlist/:id/play`, `POST /stream/start|stop|pause|resume`,
  * `GET /stream/status`, `GET /events` (SSE) and `GET /hls/<file>`. Errors answer
- * `{ error: { code, message } }` with the status of {@link httpStatusFor}. Client input never becomes a path:
+ * `{ error: { code, message } }` with the status of `httpStatusFor` (from `@nexstream/core`). Client input never becomes a path:
  * stored names are generated, HLS names must match a strict pattern.
  */
 export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {

@@ -13,7 +13,13 @@ export type {
   ChannelStatus,
   SlateReason,
 } from './channel.js';
-export { type Decoder, type DecoderSource, decoderArguments, normalizeArguments } from './decoder.js';
+export {
+  type Decoder,
+  type DecoderExit,
+  type DecoderSource,
+  decoderArguments,
+  normalizeArguments,
+} from './decoder.js';
 export type { Emitter, Listener } from './emitter.js';
 export {
   type EncoderArgumentsOptions,
@@ -42,6 +48,7 @@ export {
   type Playlist,
   type PlaylistChange,
   type PlaylistDocument,
+  type PlaylistEvents,
   type PlaylistItem,
   type PlaylistSnapshot,
   parseInstaStreamItems,
