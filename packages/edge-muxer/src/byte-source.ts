@@ -16,11 +16,16 @@ export interface ByteSource {
   readonly error: unknown;
   /** Opens the input and resolves with the first bytes (for sniffing the container). */
   start(): Promise<Uint8Array>;
-  /** The bytes buffered from `position` to the end of their chunk (a view, never a copy), if any. */
+  /**
+   * The bytes buffered from `position` to the end of their block (a view, never a copy), if any. The
+   * view stays valid until the consumer has moved more than 1 MiB past it (its block is then reused), so
+   * a consumer that keeps views longer must copy them (libav.js only keeps the latest).
+   */
   peek(position: number): Uint8Array | undefined;
   /**
    * Resolves with bytes from `position` on (empty at the end of the file) once a window is buffered or
-   * the file ends: a view of one chunk; with `minimumBytes`, a copy of up to a window once that many are.
+   * the file ends: a view of one block (valid as for {@link ByteSource.peek}); with `minimumBytes`, a copy
+   * of up to a window once that many are.
    */
   read(position: number, minimumBytes?: number): Promise<Uint8Array>;
   /** How many bytes to hand over per read; the transfer runs ahead by twice this, at least 8 MiB. */
@@ -31,7 +36,8 @@ export interface ByteSource {
 
 /** An open connection to the input, positioned at a byte offset. @internal */
 export interface OpenedBody {
-  reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** The bytes from the position on; read with a BYOB reader when it is a byte stream (fetch, Blob). */
+  body: ReadableStream<Uint8Array>;
   /** The total file size, when this response told it. */
   totalBytes?: number;
 }
@@ -42,7 +48,8 @@ export interface ByteSourceOpener {
   label: string;
   /** Whether a broken transfer may be reopened at the same byte (true for URLs). */
   resumable: boolean;
-  open(position: number, signal: AbortSignal): Promise<OpenedBody>;
+  /** Opens the file at `position`, up to `end` (exclusive) when given, else to its end. */
+  open(position: number, signal: AbortSignal, end?: number): Promise<OpenedBody>;
 }
 
 /** Options of {@link createByteSource}. @internal */
@@ -60,12 +67,74 @@ export interface ByteSourceOptions {
 const minimumHandOverBytes = 64 * 1024;
 const keepBehindBytes = 1024 * 1024;
 const minimumReadAheadBytes = 8 * 1024 * 1024;
+/** The buffer is made of blocks this size, reused once the demuxer is more than 1 MiB past them. */
+const blockBytes = 256 * 1024;
+/** Blocks kept for reuse at most (beyond that, dropped blocks are left to the garbage collector). */
+const maximumPooledBlocks = 16;
+/**
+ * A read this close to the end of the file, beyond what the transfer can reach, is served by one
+ * separate request for the whole tail (an MP4's index at the end): the main transfer and its buffer stay.
+ */
+const tailBytes = 16 * 1024 * 1024;
+/** The least a separate (side) request fetches elsewhere in the file. */
+const minimumSideBytes = 1024 * 1024;
+/** The buffer a BYOB read lands in before its bytes are copied into the blocks. */
+const landingBytes = 1024 * 1024;
+
+/** A stretch of the file: `data[0..filled)` holds the bytes from file position `start` on. */
+interface Block {
+  data: Uint8Array<ArrayBuffer>;
+  start: number;
+  filled: number;
+}
+
+/** What the pump reads a body with: a BYOB reader into memory we own when possible. */
+interface BodyReader {
+  /** Whether {@link BodyReader.read} fills a given buffer (BYOB) rather than returning fresh chunks. */
+  readonly byob: boolean;
+  /**
+   * The next bytes. BYOB: read into `target`, which the read detaches (the result views the same
+   * memory), or without one into a reused landing buffer, at most `maximum` bytes: that result is only
+   * valid until the next call.
+   */
+  read(target?: Uint8Array<ArrayBuffer>, maximum?: number): Promise<ReadableStreamReadResult<Uint8Array>>;
+  cancel(): Promise<void>;
+}
+
+/**
+ * Reads `body` with a BYOB reader when it is a byte stream (fetch and Blob bodies are): the browser then
+ * copies network bytes straight into our (reused) blocks instead of allocating a fresh buffer per chunk,
+ * which on a busy machine costs more than the copy itself (page faults, garbage). Falls back to the
+ * default reader for other streams.
+ */
+function openBodyReader(body: ReadableStream<Uint8Array>, landingMaximum = landingBytes): BodyReader {
+  let byob: ReadableStreamBYOBReader;
+  try {
+    byob = body.getReader({ mode: 'byob' });
+  } catch {
+    const reader = body.getReader();
+    return { byob: false, read: () => reader.read(), cancel: () => reader.cancel() };
+  }
+  let landing: ArrayBuffer | undefined;
+  return {
+    byob: true,
+    async read(target, maximum = landingMaximum) {
+      landing ??= new ArrayBuffer(landingMaximum);
+      const result = await byob.read(
+        target ?? new Uint8Array(landing, 0, Math.min(maximum, landing.byteLength)),
+      );
+      if (target === undefined && result.value !== undefined) landing = result.value.buffer as ArrayBuffer;
+      return result as ReadableStreamReadResult<Uint8Array>;
+    },
+    cancel: () => byob.cancel(),
+  };
+}
 
 interface Waiter {
   position: number;
   /** Bytes wanted before answering (a full window, or less for the first bytes). */
   minimum: number;
-  /** Answer with a copy of up to a window (for the head) rather than a view of one chunk. */
+  /** Answer with a copy of up to a window (for the head) rather than a view of one block. */
   copy: boolean;
   resolve: (data: Uint8Array) => void;
   reject: (error: unknown) => void;
@@ -77,12 +146,16 @@ export function createByteSource(opener: ByteSourceOpener, options: ByteSourceOp
   let bytesIn = 0;
   let resumes = 0;
   let windowBytes = 1024 * 1024;
-  let chunks: Uint8Array[] = [];
+  let blocks: Block[] = [];
+  let pool: Array<Uint8Array<ArrayBuffer>> = [];
   let bufferStart = 0;
   let bufferEnd = 0;
   let consumerPosition = 0;
   let generation = 0;
   let requestController: AbortController | undefined;
+  /** The bytes of the last side request (a read outside the transfer's reach), kept until the next one. */
+  let side: { start: number; data: Uint8Array } | undefined;
+  let sideController: AbortController | undefined;
   let wakePump: (() => void) | undefined;
   let failure: unknown;
   let closed = false;
@@ -97,42 +170,66 @@ export function createByteSource(opener: ByteSourceOpener, options: ByteSourceOp
   function slice(position: number, maximum: number): Uint8Array {
     const end = Math.min(bufferEnd, position + maximum);
     const out = new Uint8Array(end - position);
-    let chunkStart = bufferStart;
     let written = 0;
-    for (const chunk of chunks) {
-      const chunkEnd = chunkStart + chunk.length;
-      if (chunkEnd > position && chunkStart < end) {
-        const from = Math.max(position, chunkStart) - chunkStart;
-        const to = Math.min(end, chunkEnd) - chunkStart;
-        out.set(chunk.subarray(from, to), written);
+    for (const block of blocks) {
+      const blockEnd = block.start + block.filled;
+      if (blockEnd > position && block.start < end) {
+        const from = Math.max(position, block.start) - block.start;
+        const to = Math.min(end, blockEnd) - block.start;
+        out.set(block.data.subarray(from, to), written);
         written += to - from;
       }
-      chunkStart = chunkEnd;
-      if (chunkStart >= end) break;
+      if (blockEnd >= end) break;
     }
     return out;
   }
 
   /**
-   * The buffered bytes from `position` to the end of the chunk holding it, as a view (no copy: fetched
-   * chunks are never written to). Reading chunk by chunk costs one cheap callback per chunk instead of a
-   * copy of every byte.
+   * The buffered bytes from `position` to the end of the block holding it, as a view (no copy). Reading
+   * block by block costs one cheap callback per block instead of a copy of every byte.
    */
   function viewAt(position: number): Uint8Array {
-    let chunkStart = bufferStart;
-    for (const chunk of chunks) {
-      const chunkEnd = chunkStart + chunk.length;
-      if (position < chunkEnd) return chunk.subarray(position - chunkStart);
-      chunkStart = chunkEnd;
+    for (const block of blocks) {
+      if (position < block.start + block.filled) {
+        return block.data.subarray(position - block.start, block.filled);
+      }
     }
     return new Uint8Array(0);
   }
 
+  /** Copies received bytes into the blocks (reused ones first), so no fresh memory is needed per chunk. */
+  function append(bytes: Uint8Array) {
+    let offset = 0;
+    while (offset < bytes.length) {
+      let tail = blocks.at(-1);
+      if (tail === undefined || tail.filled === tail.data.length) {
+        tail = { data: pool.pop() ?? new Uint8Array(blockBytes), start: bufferEnd, filled: 0 };
+        blocks.push(tail);
+      }
+      const count = Math.min(bytes.length - offset, tail.data.length - tail.filled);
+      tail.data.set(bytes.subarray(offset, offset + count), tail.filled);
+      tail.filled += count;
+      offset += count;
+      bufferEnd += count;
+    }
+  }
+
+  /**
+   * Frees (reuses) blocks more than 1 MiB behind the consumer, once the buffer holds more than the
+   * read-ahead and that: a small file, or the head of a file read before a jump to its index at the end,
+   * stays whole for the demuxer to come back to.
+   */
   function dropBehind() {
     const keepFrom = consumerPosition - keepBehindBytes;
-    while (chunks.length > 1 && bufferStart + chunks[0]!.length <= keepFrom) {
-      bufferStart += chunks[0]!.length;
-      chunks.shift();
+    const budget = readAheadBytes() + keepBehindBytes;
+    while (
+      blocks.length > 1 &&
+      bufferEnd - bufferStart > budget &&
+      blocks[0]!.start + blocks[0]!.filled <= keepFrom
+    ) {
+      const dropped = blocks.shift()!;
+      bufferStart = blocks[0]!.start;
+      if (pool.length < maximumPooledBlocks) pool.push(dropped.data);
     }
   }
 
@@ -173,7 +270,8 @@ export function createByteSource(opener: ByteSourceOpener, options: ByteSourceOp
   function restartAt(position: number) {
     generation++;
     requestController?.abort();
-    chunks = [];
+    // Not pooled: libav.js may still hold a view into them until it gets the bytes it asked for.
+    blocks = [];
     bufferStart = position;
     bufferEnd = position;
     pumpEnded = false;
@@ -186,7 +284,7 @@ export function createByteSource(opener: ByteSourceOpener, options: ByteSourceOp
 
   async function pump(myGeneration: number): Promise<void> {
     let failures = 0;
-    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    let reader: BodyReader | undefined;
     try {
       while (!closed && myGeneration === generation) {
         if (atEnd(bufferEnd)) {
@@ -199,10 +297,10 @@ export function createByteSource(opener: ByteSourceOpener, options: ByteSourceOp
           try {
             const opened = await opener.open(bufferEnd, requestController.signal);
             if (myGeneration !== generation) {
-              void opened.reader.cancel().catch(() => {});
+              void opened.body.cancel().catch(() => {});
               return;
             }
-            reader = opened.reader;
+            reader = openBodyReader(opened.body);
             if (opened.totalBytes !== undefined) {
               if (sizeBytes >= 0 && sizeBytes !== opened.totalBytes) {
                 throw new NexStreamError(
@@ -226,9 +324,14 @@ export function createByteSource(opener: ByteSourceOpener, options: ByteSourceOp
           });
           continue;
         }
+        // BYOB: an empty tail gets a whole (reused) block to read into, with no copy of ours; a part-filled
+        // tail is topped up through the landing buffer (a read may not return more than fits).
+        const tail = blocks.at(-1);
+        const room = tail === undefined ? 0 : tail.data.length - tail.filled;
+        const target = reader.byob && room === 0 ? (pool.pop() ?? new Uint8Array(blockBytes)) : undefined;
         let result: ReadableStreamReadResult<Uint8Array>;
         try {
-          result = await reader.read();
+          result = await reader.read(target, room);
         } catch (error) {
           if (myGeneration !== generation || closed) return;
           reader = undefined;
@@ -268,9 +371,17 @@ export function createByteSource(opener: ByteSourceOpener, options: ByteSourceOp
         const value = result.value;
         if (value.length === 0) continue;
         failures = 0;
-        chunks.push(value);
-        bufferEnd += value.length;
         bytesIn += value.length;
+        if (reader.byob && room === 0) {
+          blocks.push({
+            data: new Uint8Array(value.buffer as ArrayBuffer),
+            start: bufferEnd,
+            filled: value.length,
+          });
+          bufferEnd += value.length;
+        } else {
+          append(value);
+        }
         options.onBytes?.();
         dropBehind();
         settleWaiters();
@@ -279,6 +390,59 @@ export function createByteSource(opener: ByteSourceOpener, options: ByteSourceOp
       if (myGeneration === generation && !closed) fail(error);
     } finally {
       if (reader !== undefined) void reader.cancel().catch(() => {});
+    }
+  }
+
+  const inSide = (position: number) =>
+    side !== undefined && position >= side.start && position < side.start + side.data.length;
+
+  /**
+   * Serves a read the transfer cannot reach (far ahead, or behind what it kept) with a separate, bounded
+   * request, leaving the transfer and its buffer alone: the demuxer typically jumps to an index at the
+   * end of an MP4 and then comes back. Near the end the request takes the whole tail.
+   */
+  async function readSide(position: number, copy: boolean): Promise<Uint8Array> {
+    const end =
+      sizeBytes - position <= tailBytes
+        ? sizeBytes
+        : Math.min(sizeBytes, position + Math.max(windowBytes, minimumSideBytes));
+    let failures = 0;
+    for (;;) {
+      sideController?.abort();
+      const controller = new AbortController();
+      sideController = controller;
+      try {
+        const opened = await opener.open(position, controller.signal, end);
+        const reader = openBodyReader(opened.body, Math.min(landingBytes, end - position));
+        const data = new Uint8Array(end - position);
+        let filled = 0;
+        while (filled < data.length) {
+          const result = await reader.read();
+          if (result.done) break;
+          const take = Math.min(result.value.length, data.length - filled);
+          data.set(result.value.subarray(0, take), filled);
+          filled += take;
+        }
+        if (filled < data.length) {
+          void reader.cancel().catch(() => {});
+          throw new NexStreamError(
+            NexStreamErrorCode.Upstream,
+            `${opener.label}: the request for bytes ${position}–${end - 1} ended after ${filled} bytes`,
+            { retryable: true },
+          );
+        }
+        void reader.cancel().catch(() => {});
+        if (closed) throw failure;
+        side = { start: position, data };
+        const view = data.subarray(0, copy ? windowBytes : data.length);
+        return copy ? view.slice() : view;
+      } catch (error) {
+        if (closed) throw failure ?? error;
+        if (!isRetryable(error) || failures >= options.maxResumes) throw error;
+        failures++;
+        resumes++;
+        await sleep(options.resumeDelayMs * 2 ** (failures - 1));
+      }
     }
   }
 
@@ -319,20 +483,37 @@ export function createByteSource(opener: ByteSourceOpener, options: ByteSourceOp
     peek(position) {
       if (failure !== undefined) return undefined;
       if (atEnd(position)) return undefined;
-      if (available(position) === 0) return undefined;
+      if (available(position) === 0) {
+        return inSide(position) ? side!.data.subarray(position - side!.start) : undefined;
+      }
       moveConsumer(position);
       return viewAt(position);
     },
     read(position, minimumBytes) {
       if (failure !== undefined) return Promise.reject(failure);
       if (atEnd(position)) return Promise.resolve(new Uint8Array(0));
-      moveConsumer(position);
       const copy = minimumBytes !== undefined;
       const minimum = minimumBytes ?? windowBytes;
+      const reachable = position >= bufferStart && position <= bufferEnd + readAheadBytes();
+      if (!reachable && inSide(position)) {
+        const view = side!.data.subarray(position - side!.start);
+        return Promise.resolve(copy ? view.slice(0, windowBytes) : view);
+      }
+      if (!reachable && opener.resumable && sizeBytes >= 0) {
+        // Sequential reads past the previous side request mean the demuxer moved for good: the
+        // transfer follows it (below). Anything else is a visit, served on the side.
+        const continuesSide = side !== undefined && position === side.start + side.data.length;
+        if (!continuesSide) {
+          return readSide(position, copy).catch((error: unknown) => {
+            fail(error);
+            throw error;
+          });
+        }
+      }
+      moveConsumer(position);
       if (enough(position, minimum)) {
         return Promise.resolve(copy ? slice(position, windowBytes) : viewAt(position));
       }
-      const reachable = position >= bufferStart && position <= bufferEnd + readAheadBytes();
       if (!reachable) {
         if (!opener.resumable) {
           return Promise.reject(
@@ -362,6 +543,8 @@ export function createByteSource(opener: ByteSourceOpener, options: ByteSourceOp
       closed = true;
       generation++;
       requestController?.abort();
+      sideController?.abort();
+      side = undefined;
       wakePump?.();
       fail(
         reason ??
@@ -370,7 +553,8 @@ export function createByteSource(opener: ByteSourceOpener, options: ByteSourceOp
             `${opener.label}: the input was closed before the job finished`,
           ),
       );
-      chunks = [];
+      blocks = [];
+      pool = [];
     },
   };
 }
@@ -399,9 +583,9 @@ export function createUrlOpener(url: string, options: UrlOpenerOptions = {}): By
   return {
     label,
     resumable: true,
-    async open(position, signal) {
+    async open(position, signal, end) {
       const headers = new Headers(options.headers);
-      headers.set('Range', `bytes=${position}-`);
+      headers.set('Range', `bytes=${position}-${end === undefined ? '' : end - 1}`);
       if (validator !== undefined && position > 0) headers.set('If-Range', validator);
       const response = await fetchFunction(url, { headers, signal, cache: 'no-store' });
       if (response.status === 206) {
@@ -415,7 +599,7 @@ export function createUrlOpener(url: string, options: UrlOpenerOptions = {}): By
         }
         remember(response);
         return {
-          reader: response.body!.getReader(),
+          body: response.body!,
           ...(match[3] === '*' ? {} : { totalBytes: Number(match[3]) }),
         };
       }
@@ -432,7 +616,7 @@ export function createUrlOpener(url: string, options: UrlOpenerOptions = {}): By
         remember(response);
         const length = response.headers.get('Content-Length');
         return {
-          reader: response.body!.getReader(),
+          body: response.body!,
           ...(length === null ? {} : { totalBytes: Number(length) }),
         };
       }
@@ -483,7 +667,7 @@ export function createStreamOpener(stream: ReadableStream<Uint8Array>, label: st
         );
       }
       used = true;
-      return { reader: stream.getReader() };
+      return { body: stream };
     },
   };
 }
@@ -493,8 +677,8 @@ export function createBlobOpener(blob: Blob, label: string): ByteSourceOpener {
   return {
     label,
     resumable: true,
-    async open(position) {
-      return { reader: blob.slice(position).stream().getReader(), totalBytes: blob.size };
+    async open(position, _signal, end) {
+      return { body: blob.slice(position, end).stream(), totalBytes: blob.size };
     },
   };
 }

@@ -20,6 +20,11 @@ export interface MuxProgress {
   wasmHeapBytes?: number;
   /** How many times an input connection was resumed after a drop. */
   resumes: number;
+  /**
+   * On the final `done` report only: where the Worker's time went (milliseconds, and a few counts), for
+   * performance diagnostics. The keys may change between versions; do not build on them.
+   */
+  timingsMs?: Record<string, number>;
 }
 
 /** One input as the worker receives it. @internal */

@@ -12,12 +12,6 @@ export interface LibavInstance {
   onblockread?: (name: string, position: number, length: number) => void;
   onwrite?: (name: string, position: number, data: Uint8Array | Int8Array) => void;
   mkblockreaderdev(name: string, sizeBytes: number): Promise<void>;
-  ff_block_reader_dev_send(
-    name: string,
-    position: number,
-    data: Uint8Array | null,
-    options?: { errorCode?: number; error?: unknown },
-  ): Promise<void>;
   ff_block_reader_dev_send_sync(
     name: string,
     position: number,
@@ -25,7 +19,6 @@ export interface LibavInstance {
     options?: { errorCode?: number; error?: unknown },
   ): void;
   mkstreamwriterdev(name: string, mode?: number): Promise<void>;
-  unlink(name: string): Promise<void>;
   ff_init_demuxer_file(name: string): Promise<[number, LibavStream[]]>;
   ff_init_muxer(
     options: { format_name: string; filename: string; open: boolean; codecpars: boolean },
@@ -38,13 +31,6 @@ export interface LibavInstance {
   avformat_close_input_js(context: number): Promise<void>;
   av_packet_alloc(): Promise<number>;
   av_packet_free_js(packet: number): Promise<void>;
-  av_packet_free_js_sync(packet: number): void;
-  ff_read_frame_multi(
-    context: number,
-    packet: number,
-    options: { limit: number; copyoutPacket: 'ptr' },
-  ): Promise<[number, Record<number, number[]>]>;
-  ff_write_multi(context: number, packet: number, packets: number[], interleave?: boolean): Promise<void>;
   av_packet_rescale_ts_js_sync(
     packet: number,
     fromNum: number,
@@ -52,21 +38,33 @@ export interface LibavInstance {
     toNum: number,
     toDen: number,
   ): void;
-  AVPacket_time_base_s_sync(packet: number, num: number, den: number): number;
   AVPacket_stream_index_s_sync(packet: number, index: number): void;
   AVPacket_dts_sync(packet: number): number;
   AVPacket_dtshi_sync(packet: number): number;
   AVPacket_pts_sync(packet: number): number;
   AVPacket_ptshi_sync(packet: number): number;
   AVPacket_size_sync(packet: number): number;
+  AVPacket_stream_index_sync(packet: number): number;
+  av_packet_unref_sync(packet: number): void;
+  av_interleaved_write_frame_sync(context: number, packet: number): number;
+  /**
+   * Emscripten's `ccall`: a plain return value when the call ran to the end, a promise when it suspended
+   * (Asyncify: the demuxer waited for input).
+   */
+  ccall(
+    name: string,
+    returnType: 'number',
+    argTypes: Array<'number'>,
+    args: number[],
+  ): number | Promise<number>;
+  /** The exception a device callback (onblockread) reported; libav.js calls then fail with -11. */
+  fsThrownError: unknown;
   AVFormatContext_streams_a(context: number, index: number): Promise<number>;
   AVFormatContext_duration(context: number): Promise<number>;
   AVFormatContext_durationhi(context: number): Promise<number>;
   AVStream_time_base_num(stream: number): Promise<number>;
   AVStream_time_base_den(stream: number): Promise<number>;
-  AVStream_codecpar(stream: number): Promise<number>;
   AVStream_discard_s(stream: number, value: number): Promise<void>;
-  AVCodecParameters_codec_tag_s(codecpar: number, tag: number): Promise<void>;
   AVCodecParameters_bit_rate(codecpar: number): Promise<number>;
   avcodec_get_name(codecId: number): Promise<string>;
   ff_error(code: number): Promise<string>;

@@ -15,7 +15,7 @@ import {
   createStreamOpener,
   createUrlOpener,
 } from '../byte-source.js';
-import { chooseLibavVariant, sniffInputFamily } from '../container.js';
+import { chooseLibavVariant, type LibavVariant, sniffInputFamily } from '../container.js';
 import type {
   MuxPhase,
   MuxProgress,
@@ -68,13 +68,24 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
   let libav: LibavInstance | undefined;
   const progress: MuxProgress = { phase: 'loading', bytesIn: 0, bytesOut: 0, resumes: 0 };
   let lastReportMs = 0;
-  const report = (force = false) => {
+  const jobStarted = performance.now();
+  // How long the Worker existed before its job started (script load), in milliseconds.
+  const workerAgeMs = jobStarted;
+  const timings: Record<string, number> = {};
+  const mark = (key: string) => {
+    timings[key] = performance.now() - jobStarted;
+  };
+  const refresh = () => {
     progress.bytesIn = sources.reduce((sum, source) => sum + source.bytesIn, 0);
     progress.resumes = sources.reduce((sum, source) => sum + source.resumes, 0);
     if (libav !== undefined) progress.wasmHeapBytes = libav.HEAPU8.buffer.byteLength;
+  };
+  const report = (force = false) => {
+    // Called for every input and output chunk: bail out before any work between reports.
     const now = Date.now();
     if (!force && now - lastReportMs < job.progressIntervalMs) return;
     lastReportMs = now;
+    refresh();
     scope.postMessage({ type: 'progress', progress: { ...progress } });
   };
   const setPhase = (phase: MuxPhase) => {
@@ -98,25 +109,37 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
         onBytes: () => report(),
       });
     });
+    // libav.js (worker import, wasm instantiation) loads while the inputs' first bytes arrive when the
+    // variant does not depend on them (MP4 output always takes webcodecs).
+    const loadLibav = async (variant: LibavVariant): Promise<LibavInstance> => {
+      const loaderUrl = `${job.libavBaseUrl}/libav-${libavVersion}-${variant}.mjs`;
+      try {
+        const loader = ((await import(/* @vite-ignore */ loaderUrl)) as { default: LibavLoader }).default;
+        mark('loaderImportedAtMs');
+        return await loader.LibAV({ noworker: true, base: job.libavBaseUrl, variant });
+      } catch (error) {
+        throw new NexStreamError(
+          NexStreamErrorCode.DependencyMissing,
+          `libav.js (${variant}) could not be loaded from ${loaderUrl}: serve the files listed in libavAssets at libavBaseUrl (${job.libavBaseUrl})`,
+          { cause: error },
+        );
+      }
+    };
+    const knownVariant = job.variant ?? (job.container === 'mp4' ? 'webcodecs' : undefined);
+    const early = knownVariant === undefined ? undefined : loadLibav(knownVariant);
+    // Settled below; until then a failure must not count as unhandled.
+    early?.catch(() => {});
     const heads = await Promise.all(sources.map((source) => source.start()));
+    mark('headsAtMs');
     if (sources.every((source) => source.sizeBytes >= 0)) {
       progress.totalBytesIn = sources.reduce((sum, source) => sum + source.sizeBytes, 0);
     }
+    // Also refuses unrecognised inputs when MP4 output already decided the variant.
     const variant = job.variant ?? chooseLibavVariant(heads.map(sniffInputFamily), job.container);
     progress.variant = variant;
-    const loaderUrl = `${job.libavBaseUrl}/libav-${libavVersion}-${variant}.mjs`;
-    let loader: LibavLoader;
-    try {
-      loader = ((await import(/* @vite-ignore */ loaderUrl)) as { default: LibavLoader }).default;
-      libav = await loader.LibAV({ noworker: true, base: job.libavBaseUrl, variant });
-    } catch (error) {
-      throw new NexStreamError(
-        NexStreamErrorCode.DependencyMissing,
-        `libav.js (${variant}) could not be loaded from ${loaderUrl}: serve the files listed in libavAssets at libavBaseUrl (${job.libavBaseUrl})`,
-        { cause: error },
-      );
-    }
+    libav = await (early ?? loadLibav(variant));
     await libav.av_log_set_level(16);
+    mark('libavLoadedAtMs');
     const activeLibav = libav;
     await remux(
       activeLibav,
@@ -130,7 +153,11 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
         container: job.container,
         windowSeconds: job.windowSeconds,
         isCancelled: () => cancelled,
-        onPhase: setPhase,
+        onPhase: (phase) => {
+          mark(`${phase}AtMs`);
+          setPhase(phase);
+        },
+        timings,
         write: async (chunk) => {
           // Transfer (not clone) each chunk to the page; wait while the page's consumer is more than
           // maxBytesInFlight behind, so a slow disk or network never makes the output pile up here.
@@ -148,6 +175,12 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
       },
     );
     progress.phase = 'done';
+    mark('doneAtMs');
+    timings.workerAgeMs = workerAgeMs;
+    progress.timingsMs = Object.fromEntries(
+      Object.entries(timings).map(([key, value]) => [key, Math.round(value * 10) / 10]),
+    );
+    refresh();
     report();
     scope.postMessage({ type: 'done', progress: { ...progress } });
     scope.postMessage({ type: 'end' });

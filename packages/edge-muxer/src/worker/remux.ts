@@ -26,6 +26,11 @@ export interface RemuxOptions {
   write(chunk: Uint8Array): Promise<void>;
   onPhase(phase: MuxPhase): void;
   isCancelled(): boolean;
+  /**
+   * Filled with where the time went (milliseconds; counts for `blockReads`, `inputWaits`, `windows`,
+   * `asyncReads`, `packets`, `outputChunks`, `writeErrors`): diagnostics for the benchmark.
+   */
+  timings?: Record<string, number>;
 }
 
 interface OpenInput extends RemuxInput {
@@ -44,10 +49,11 @@ const fragmentedMp4Flags = 'frag_keyframe+empty_moov+default_base_moof';
 
 /**
  * The libav.js stream copy: block-reader devices in, one demuxer per input, the muxer out through a
- * stream-writer device. Reads ~`windowSeconds` of media per call from whichever input is furthest behind
- * in time (byte-sized reads break interleaving), rescales every packet to its output stream's time base
- * itself (libav.js's `ff_write_multi` would use stream 0's for pointer packets) and lets
- * `ff_write_multi` free the packets. @internal
+ * stream-writer device. Copies ~`windowSeconds` of media at a time from whichever input is furthest
+ * behind in time (byte-sized reads break interleaving), packet by packet from `av_read_frame` to
+ * `av_interleaved_write_frame` with each packet rescaled to its output stream's time base (decision
+ * 0077: no `ff_read_frame_multi`/`ff_write_multi`, whose per-packet promises, clones and copies cost more
+ * than the muxing). @internal
  */
 export async function remux(
   libav: LibavInstance,
@@ -55,7 +61,15 @@ export async function remux(
   options: RemuxOptions,
 ): Promise<void> {
   const byDevice = new Map(inputs.map((input) => [input.deviceName, input]));
+  const timings = options.timings ?? {};
+  const add = (key: string, since: number) => {
+    timings[key] = (timings[key] ?? 0) + (performance.now() - since);
+  };
+  const count = (key: string) => {
+    timings[key] = (timings[key] ?? 0) + 1;
+  };
   libav.onblockread = (name, position) => {
+    count('blockReads');
     const input = byDevice.get(name);
     if (input === undefined) {
       libav.ff_block_reader_dev_send_sync(name, position, null, {
@@ -68,8 +82,13 @@ export async function remux(
       libav.ff_block_reader_dev_send_sync(name, position, ready);
       return;
     }
+    count('inputWaits');
+    const waitStarted = performance.now();
     input.source.read(position).then(
-      (data) => libav.ff_block_reader_dev_send_sync(name, position, data.length === 0 ? null : data),
+      (data) => {
+        add('inputWaitMs', waitStarted);
+        libav.ff_block_reader_dev_send_sync(name, position, data.length === 0 ? null : data);
+      },
       (error: unknown) => libav.ff_block_reader_dev_send_sync(name, position, null, { error }),
     );
   };
@@ -79,6 +98,7 @@ export async function remux(
   let pending = new Uint8Array(256 * 1024);
   let pendingBytes = 0;
   libav.onwrite = (_name, _position, data) => {
+    const started = performance.now();
     // In noworker mode `data` is a view into wasm memory that the next write reuses: copy it out.
     if (pendingBytes + data.byteLength > pending.length) {
       const grown = new Uint8Array(Math.max(pending.length * 2, pendingBytes + data.byteLength));
@@ -87,13 +107,17 @@ export async function remux(
     }
     pending.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), pendingBytes);
     pendingBytes += data.byteLength;
+    add('onwriteMs', started);
   };
   const flush = async () => {
     if (pendingBytes === 0) return;
     const chunk = pending.subarray(0, pendingBytes);
     pending = new Uint8Array(Math.max(64 * 1024, Math.ceil(pendingBytes * 1.25)));
     pendingBytes = 0;
+    const started = performance.now();
     await options.write(chunk);
+    add('outputMs', started);
+    count('outputChunks');
   };
 
   options.onPhase('probing');
@@ -130,9 +154,8 @@ export async function remux(
     await flush();
 
     options.onPhase('muxing');
-    const readPacket = await libav.av_packet_alloc();
-    const writePacket = await libav.av_packet_alloc();
-    packets.push(readPacket, writePacket);
+    const packet = await libav.av_packet_alloc();
+    packets.push(packet);
     for (;;) {
       if (options.isCancelled())
         throw new NexStreamError(NexStreamErrorCode.Aborted, 'the mux job was cancelled');
@@ -141,39 +164,8 @@ export async function remux(
         if (!input.ended && (next === undefined || input.lastTimeS < next.lastTimeS)) next = input;
       }
       if (next === undefined) break;
-      const [result, byStream] = await libav.ff_read_frame_multi(next.context, readPacket, {
-        limit: next.limitBytes,
-        copyoutPacket: 'ptr',
-      });
-      const toWrite: number[] = [];
-      for (const [index, list] of Object.entries(byStream)) {
-        for (const packet of list) {
-          if (Number(index) !== next.stream.index) {
-            libav.av_packet_free_js_sync(packet);
-            continue;
-          }
-          let time = libav.i64tof64(libav.AVPacket_dts_sync(packet), libav.AVPacket_dtshi_sync(packet));
-          if (time === libav.AV_NOPTS_VALUE) {
-            time = libav.i64tof64(libav.AVPacket_pts_sync(packet), libav.AVPacket_ptshi_sync(packet));
-          }
-          if (time !== libav.AV_NOPTS_VALUE) {
-            next.lastTimeS = (time * next.stream.time_base_num) / next.stream.time_base_den;
-          }
-          const [outputNum, outputDen] = next.outputTimeBase;
-          libav.av_packet_rescale_ts_js_sync(
-            packet,
-            next.stream.time_base_num,
-            next.stream.time_base_den,
-            outputNum,
-            outputDen,
-          );
-          libav.AVPacket_stream_index_s_sync(packet, next.outputIndex);
-          // Time base 0/1: ff_write_multi must not rescale again (it would use stream 0's time base).
-          libav.AVPacket_time_base_s_sync(packet, 0, 1);
-          toWrite.push(packet);
-        }
-      }
-      if (toWrite.length > 0) await libav.ff_write_multi(context, writePacket, toWrite);
+      const result = await copyWindow(libav, next, context, packet, timings);
+      count('windows');
       await flush();
       if (result === libav.AVERROR_EOF) next.ended = true;
       else if (result < 0 && result !== -libav.EAGAIN) {
@@ -197,6 +189,72 @@ export async function remux(
     libav.onblockread = undefined;
     libav.onwrite = undefined;
     await release(libav, opened, muxer, packets);
+  }
+}
+
+/** What libav.js's `av_read_frame` wrapper returns for an exception thrown by a device callback. */
+const deviceErrorResult = -11;
+
+/**
+ * Copies about one window of `input` (its `limitBytes`, counted over every packet read, like
+ * `ff_read_frame_multi`'s `limit`) straight from the demuxer into the muxer: `av_read_frame`, rescale to
+ * the output stream's time base, `av_interleaved_write_frame`, one packet at a time with one reused
+ * AVPacket. `av_read_frame` is called through `ccall`, which returns a plain number when the demuxer had
+ * its bytes and a promise only when it had to wait for input (an Asyncify unwind), so a buffered window
+ * costs no promise hop per packet (ff_read_frame_multi takes three) and no clone, copy-in or free. The
+ * muxer sees the same packets in the same order as with `ff_read_frame_multi` + `ff_write_multi`, so the
+ * output is byte-identical. Resolves with the last `av_read_frame` result (`-EAGAIN` when the window is
+ * full). @internal
+ */
+async function copyWindow(
+  libav: LibavInstance,
+  input: OpenInput,
+  muxerContext: number,
+  packet: number,
+  timings: Record<string, number>,
+): Promise<number> {
+  const { context, stream, outputIndex, limitBytes } = input;
+  const [outputNum, outputDen] = input.outputTimeBase;
+  let bytesRead = 0;
+  for (;;) {
+    let result = libav.ccall('av_read_frame', 'number', ['number', 'number'], [context, packet]);
+    if (typeof result !== 'number') {
+      timings.asyncReads = (timings.asyncReads ?? 0) + 1;
+      result = await result;
+    }
+    if (result === deviceErrorResult && libav.fsThrownError) {
+      const error = libav.fsThrownError;
+      libav.fsThrownError = null;
+      throw error;
+    }
+    if (result < 0) return result;
+    bytesRead += libav.AVPacket_size_sync(packet);
+    if (libav.AVPacket_stream_index_sync(packet) !== stream.index) {
+      libav.av_packet_unref_sync(packet);
+    } else {
+      let time = libav.i64tof64(libav.AVPacket_dts_sync(packet), libav.AVPacket_dtshi_sync(packet));
+      if (time === libav.AV_NOPTS_VALUE) {
+        time = libav.i64tof64(libav.AVPacket_pts_sync(packet), libav.AVPacket_ptshi_sync(packet));
+      }
+      if (time !== libav.AV_NOPTS_VALUE) {
+        input.lastTimeS = (time * stream.time_base_num) / stream.time_base_den;
+      }
+      libav.av_packet_rescale_ts_js_sync(
+        packet,
+        stream.time_base_num,
+        stream.time_base_den,
+        outputNum,
+        outputDen,
+      );
+      libav.AVPacket_stream_index_s_sync(packet, outputIndex);
+      // Takes the packet's reference: the packet is blank afterwards, ready for the next read. A packet
+      // the muxer refuses is dropped, as ff_write_multi did (it ignored the result).
+      if (libav.av_interleaved_write_frame_sync(muxerContext, packet) < 0) {
+        timings.writeErrors = (timings.writeErrors ?? 0) + 1;
+      }
+      timings.packets = (timings.packets ?? 0) + 1;
+    }
+    if (bytesRead >= limitBytes) return -libav.EAGAIN;
   }
 }
 
