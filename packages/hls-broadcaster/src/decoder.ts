@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import { execa } from 'execa';
-import { type ChannelProfile, channelAudioSampleRateHz } from './profile.js';
+import { type ChannelProfile, channelAudioSampleRateHz, x264SegmentArguments } from './profile.js';
 
 /** What a decoder plays: part of an item, or the slate. */
 export type DecoderSource =
@@ -238,22 +238,7 @@ export function normalizeArguments(
     'libx264',
     '-preset',
     profile.x264Preset,
-    '-pix_fmt',
-    'yuv420p',
-    '-b:v',
-    `${profile.videoBitrateKbps}k`,
-    '-maxrate',
-    `${profile.videoBitrateKbps}k`,
-    '-bufsize',
-    `${profile.videoBitrateKbps * 2}k`,
-    '-g',
-    String(gop),
-    '-keyint_min',
-    String(gop),
-    '-sc_threshold',
-    '0',
-    '-force_key_frames',
-    `expr:gte(t,n_forced*${profile.segmentDurationS})`,
+    ...x264SegmentArguments(profile, gop),
     '-bf',
     '0',
     '-r',

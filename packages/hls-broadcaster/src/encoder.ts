@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { execa } from 'execa';
-import type { ChannelProfile } from './profile.js';
+import { type ChannelProfile, x264SegmentArguments } from './profile.js';
 import type { RelayOptions } from './relay.js';
 
 /** One `-progress` block from the encoder: the channel's health feed. */
@@ -246,22 +246,7 @@ function liveEncoding(profile: ChannelProfile, gop: number): string[] {
     profile.x264Preset,
     '-tune',
     'zerolatency',
-    '-pix_fmt',
-    'yuv420p',
-    '-b:v',
-    `${profile.videoBitrateKbps}k`,
-    '-maxrate',
-    `${profile.videoBitrateKbps}k`,
-    '-bufsize',
-    `${profile.videoBitrateKbps * 2}k`,
-    '-g',
-    String(gop),
-    '-keyint_min',
-    String(gop),
-    '-sc_threshold',
-    '0',
-    '-force_key_frames',
-    `expr:gte(t,n_forced*${profile.segmentDurationS})`,
+    ...x264SegmentArguments(profile, gop),
     '-r',
     String(profile.fps),
     '-fps_mode',

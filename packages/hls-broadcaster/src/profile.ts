@@ -83,3 +83,30 @@ export function resolveProfile(partial: Partial<ChannelProfile> = {}): ChannelPr
         }));
   return profile;
 }
+
+/**
+ * The H.264 settings every encode in a channel shares (the normalizing decoders, copy-mode ingest and the
+ * live encoder), so segments cut cleanly wherever they are made: 4:2:0, constant bitrate with a 2× buffer,
+ * a closed GOP of `gopFrames` frames with no scene-cut keyframes, and a keyframe forced at every segment
+ * boundary (`segmentDurationS`).
+ */
+export function x264SegmentArguments(profile: ChannelProfile, gopFrames: number): string[] {
+  return [
+    '-pix_fmt',
+    'yuv420p',
+    '-b:v',
+    `${profile.videoBitrateKbps}k`,
+    '-maxrate',
+    `${profile.videoBitrateKbps}k`,
+    '-bufsize',
+    `${profile.videoBitrateKbps * 2}k`,
+    '-g',
+    String(gopFrames),
+    '-keyint_min',
+    String(gopFrames),
+    '-sc_threshold',
+    '0',
+    '-force_key_frames',
+    `expr:gte(t,n_forced*${profile.segmentDurationS})`,
+  ];
+}

@@ -1,8 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { childProcessIds, launchChromium, sampleMedia } from '@nexstream/testkit';
@@ -13,8 +10,8 @@ import type { Channel, ChannelEvents } from '../src/channel.js';
 import { createHttpHandler } from '../src/http-handler.js';
 import type { PlaylistItem } from '../src/playlist.js';
 import { watchPlaylist } from './support/live-playlist.js';
+import { type PlayerServer, startPlayerServer } from './support/player-server.js';
 
-const hlsScript = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 const page = `<!doctype html><html><body><video id="video" muted playsinline></video>
 <script src="/hls.min.js"></script>
 <script>
@@ -41,7 +38,7 @@ describe('a live channel end to end (real ffmpeg, hls.js in Chromium, ffprobe ov
   let dataDir: string;
   let broadcaster: Broadcaster;
   let channel: Channel;
-  let server: Server;
+  let server: PlayerServer | undefined;
   let base: string;
   const items: PlaylistItem[] = [];
   const events: Array<
@@ -76,23 +73,13 @@ describe('a live channel end to end (real ffmpeg, hls.js in Chromium, ffprobe ov
       items.push(await channel.ingest(createReadStream(clip), { originalName: `clip-${index}.mp4` }));
     }
     const handler = createHttpHandler({ channel, basePath: '/tv' });
-    const script = await readFile(hlsScript);
-    server = createServer((request, response) => {
-      if (request.url === '/') response.writeHead(200, { 'content-type': 'text/html' }).end(page);
-      else if (request.url === '/hls.min.js')
-        response.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
-      else void handler(request, response);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startPlayerServer(page, (request, response) => void handler(request, response));
+    base = server.base;
   });
 
   afterAll(async () => {
     await broadcaster?.close();
-    await new Promise<void>((resolve) => {
-      server?.closeAllConnections();
-      server ? server.close(() => resolve()) : resolve();
-    });
+    await server?.close();
     await rm(dataDir, { recursive: true, force: true });
   });
 

@@ -1,8 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium, sampleMedia } from '@nexstream/testkit';
@@ -10,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Broadcaster, createBroadcaster } from '../src/broadcaster.js';
 import { createHttpHandler } from '../src/http-handler.js';
 import { watchPlaylist } from './support/live-playlist.js';
+import { type PlayerServer, startPlayerServer } from './support/player-server.js';
 
-const hlsScript = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 const page = `<!doctype html><html><body><video id="video" muted playsinline></video>
 <script src="/hls.min.js"></script>
 <script>
@@ -34,7 +31,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('a channel with a renditions ladder (hls.js in Chromium)', () => {
   let dataDir: string;
   let broadcaster: Broadcaster;
-  let server: Server;
+  let server: PlayerServer | undefined;
   let base: string;
 
   beforeAll(async () => {
@@ -60,23 +57,13 @@ describe('a channel with a renditions ladder (hls.js in Chromium)', () => {
       ),
     );
     const handler = createHttpHandler({ channel, basePath: '/tv' });
-    const script = await readFile(hlsScript);
-    server = createServer((request, response) => {
-      if (request.url === '/') response.writeHead(200, { 'content-type': 'text/html' }).end(page);
-      else if (request.url === '/hls.min.js')
-        response.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
-      else void handler(request, response);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startPlayerServer(page, (request, response) => void handler(request, response));
+    base = server.base;
   });
 
   afterAll(async () => {
     await broadcaster?.close();
-    await new Promise<void>((resolve) => {
-      server?.closeAllConnections();
-      server ? server.close(() => resolve()) : resolve();
-    });
+    await server?.close();
     await rm(dataDir, { recursive: true, force: true });
   });
 
