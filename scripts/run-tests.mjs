@@ -33,10 +33,17 @@ if (!summary) {
   console.error('run-tests: vitest wrote no report (it crashed before running tests)');
   process.exit(code || 1);
 }
-const passed = summary.numPassedTests ?? 0;
-const skipped = (summary.numPendingTests ?? 0) + (summary.numTodoTests ?? 0);
-// A test file that fails to load counts as one failure, so a broken import never reads as green.
-const failed = Math.max(summary.numFailedTests ?? 0, summary.numFailedTestSuites ?? 0);
+// Count from the per-test results, so each test is counted once whatever the totals include.
+const results = (summary.testResults ?? []).flatMap((file) => file.assertionResults ?? []);
+const count = (status) => results.filter((result) => result.status === status).length;
+const passed = count('passed');
+const skipped = count('skipped') + count('pending') + count('todo');
+// A test file that fails to load has no results: it counts as one failure, so a broken import never reads as green.
+const brokenFiles = (summary.testResults ?? []).filter(
+  (file) =>
+    file.status === 'failed' && !(file.assertionResults ?? []).some((result) => result.status === 'failed'),
+).length;
+const failed = count('failed') + brokenFiles;
 console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 if (passed === 0) {
   console.error('run-tests: no test ran');

@@ -366,7 +366,8 @@ describe('the tunnel under origin faults', () => {
       const token = harness.tunnel.mintToken({ mediaId: 'm', formatId: 'f' });
       const response = await get(`${harness.base}/tunnel/${token}`);
       expect(response.status).toBe(502);
-      expect(JSON.parse(response.body.toString()).error.message).toMatch(/asked for bytes 0-65535, got 5-9/);
+      // Every parallel chunk gets the wrong range; whichever runs out of retries first is the one reported.
+      expect(JSON.parse(response.body.toString()).error.message).toMatch(/asked for bytes \d+-\d+, got 5-9/);
     } finally {
       await replay.close();
     }
