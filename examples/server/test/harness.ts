@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'tsup';
+import { bundleForBrowser } from '@nexstream/testkit';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { type RunningServer, startServer } from '../src/server.js';
@@ -69,22 +69,10 @@ export async function startTestServer(
  */
 export async function bundleEdgeMuxer(outDir: string): Promise<void> {
   const source = fileURLToPath(new URL('../../../packages/edge-muxer/src/', import.meta.url));
-  await build({
-    config: false,
-    entry: { worker: join(source, 'worker/mux-worker.ts'), sw: join(source, 'sw/download-sw.ts') },
+  await bundleForBrowser(
+    { worker: join(source, 'worker/mux-worker.ts'), sw: join(source, 'sw/download-sw.ts') },
     outDir,
-    format: ['esm'],
-    platform: 'browser',
-    target: 'es2022',
-    splitting: false,
-    sourcemap: false,
-    dts: false,
-    silent: true,
-    noExternal: [/.*/],
-    esbuildOptions(options) {
-      options.conditions = ['@nexstream/source', 'browser', 'import', 'default'];
-    },
-  });
+  );
 }
 
 /** Builds the web app with its own Vite config into `outDir`. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { locateProgram } from '@nexstream/core/node';
-import { build } from 'tsup';
+import { bundleForBrowser } from '@nexstream/testkit';
 import { libavAssets } from '../src/assets.js';
 
 const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
@@ -19,26 +19,14 @@ const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
  */
 export async function bundleBrowserCode(): Promise<{ directory: string; remove: () => Promise<void> }> {
   const directory = await mkdtemp(join(tmpdir(), 'nexstream-edge-muxer-'));
-  await build({
-    config: false,
-    entry: {
+  await bundleForBrowser(
+    {
       page: join(packageDirectory, 'src/index.ts'),
       worker: join(packageDirectory, 'src/worker/mux-worker.ts'),
       sw: join(packageDirectory, 'src/sw/download-sw.ts'),
     },
-    outDir: directory,
-    format: ['esm'],
-    platform: 'browser',
-    target: 'es2022',
-    splitting: false,
-    sourcemap: false,
-    dts: false,
-    silent: true,
-    noExternal: [/.*/],
-    esbuildOptions(options) {
-      options.conditions = ['@nexstream/source', 'browser', 'import', 'default'];
-    },
-  });
+    directory,
+  );
   return { directory, remove: () => rm(directory, { recursive: true, force: true }) };
 }
 

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+export { bundleForBrowser } from './browser-bundle.js';
 export { type ChromiumLaunchOptions, chromiumArgs, launchChromium } from './chromium.js';
 export {
   type MediaOrigin,
