@@ -6,7 +6,7 @@
 // (default 5) sets the runs, BENCH_SKIP_LARGE=1 skips the ~1 GB pair. Run: npx turbo run build --filter=@nexstream/edge-muxer... &&
 // npm run bench:browser -w @nexstream/edge-muxer
 import { execFile, spawn } from 'node:child_process';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { locateProgram } from '@nexstream/core/node';
 import { libavAssets } from '@nexstream/edge-muxer';
-import { launchChromium, sampleCacheDirectory } from '@nexstream/testkit';
+import { childProcessIds, launchChromium, sampleCacheDirectory } from '@nexstream/testkit';
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const skipLarge = process.env.BENCH_SKIP_LARGE === '1';
@@ -131,18 +131,19 @@ window.prepareBlobs = async (urls) => {
   for (const url of urls) if (!blobs.has(url)) blobs.set(url, await (await fetch(url)).blob());
 };
 const input = (url, fromBlob) => (fromBlob ? blobs.get(url) : url);
-window.runOurs = async (videoUrl, audioUrl, fromBlob) => {
+window.runOurs = async (videoUrl, audioUrl, fromBlob, engine) => {
   let heap = 0;
   let timings;
   const started = performance.now();
-  const stream = edgeMuxer.mux({ video: input(videoUrl, fromBlob), audio: input(audioUrl, fromBlob), container: 'mp4',
+  const stream = edgeMuxer.mux({ video: input(videoUrl, fromBlob), audio: input(audioUrl, fromBlob), container: 'mp4', engine,
     workerUrl: '/pkg/edge-muxer/browser/worker.js', libavBaseUrl: '/libav/',
-    onProgress: (p) => { heap = Math.max(heap, p.wasmHeapBytes ?? 0); if (p.timingsMs) timings = p.timingsMs; } });
+    onProgress: (p) => { heap = Math.max(heap, p.wasmHeapBytes ?? 0); if (p.timingsMs) timings = p.timingsMs; if (p.engine) usedEngine = p.engine; } });
+  let usedEngine;
   let bytes = 0;
   let firstByteMs;
   const reader = stream.getReader();
   for (;;) { const { done, value } = await reader.read(); if (done) break; firstByteMs ??= performance.now() - started; bytes += value.byteLength; }
-  return { ms: performance.now() - started, bytes, heap, firstByteMs, timings };
+  return { ms: performance.now() - started, bytes, heap, firstByteMs, timings, engine: usedEngine };
 };
 // A straightforward mediabunny remux of the same inputs: EncodedPacketSink -> Encoded*PacketSource,
 // fragmented MP4 to a null StreamTarget. UrlSource for URL inputs, BlobSource for Blob inputs.
@@ -275,6 +276,35 @@ const median = (values: number[]) => {
 };
 const mbPerSecond = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
 const round = (value: number, digits = 1) => Number(value.toFixed(digits));
+/** Resident memory (MB) of every process this script started (Chromium's), summed, from /proc. */
+function browserRssMb(): number {
+  let pages = 0;
+  for (const pid of childProcessIds()) {
+    try {
+      pages += Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return (pages * 4096) / 1e6;
+}
+
+/** Runs `job` while sampling the browser's memory; resolves with its result and the growth (MB) over the start. */
+async function withRssGrowth<T>(job: () => Promise<T>): Promise<[T, number]> {
+  const before = browserRssMb();
+  let peak = before;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, browserRssMb());
+  }, 20);
+  try {
+    const result = await job();
+    peak = Math.max(peak, browserRssMb());
+    return [result, peak - before];
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 try {
   const tab = await browser.newPage();
   tab.on('pageerror', (error) => console.error('page error:', error.message));
@@ -285,104 +315,122 @@ try {
     bytes: number;
     heap: number;
     firstByteMs: number;
+    engine?: string;
     timings?: Record<string, number>;
   };
+  type Engine = 'auto' | 'libav';
   type Page = {
-    runOurs: (v: string, a: string, b: boolean) => Promise<Ours>;
+    runOurs: (v: string, a: string, b: boolean, e: Engine) => Promise<Ours>;
     runMediabunny: (v: string, a: string, b: boolean) => Promise<{ ms: number; bytes: number }>;
     runFetch: (urls: string[]) => Promise<{ ms: number; bytes: number }>;
     prepareBlobs: (urls: string[]) => Promise<void>;
   };
-  const ours = (video: string, audio: string, fromBlob = false) =>
-    tab.evaluate(([v, a, b]) => (window as unknown as Page).runOurs(v as string, a as string, b as boolean), [
-      video,
-      audio,
-      fromBlob,
-    ] as const);
-  const bunny = (video: string, audio: string, fromBlob = false) =>
+  const ours = (video: string, audio: string, fromBlob: boolean, engine: Engine = 'auto') =>
+    tab.evaluate(
+      ([v, a, b, e]) =>
+        (window as unknown as Page).runOurs(v as string, a as string, b as boolean, e as Engine),
+      [video, audio, fromBlob, engine] as const,
+    );
+  const bunny = (video: string, audio: string, fromBlob: boolean) =>
     tab.evaluate(
       ([v, a, b]) => (window as unknown as Page).runMediabunny(v as string, a as string, b as boolean),
       [video, audio, fromBlob] as const,
     );
   const [video, audio] = ['/media/video-180', '/media/audio-180'];
   await tab.evaluate((urls) => (window as unknown as Page).prepareBlobs(urls), [video, audio]);
-  // Warm-up, both muxers, both input modes: JIT, and Chromium's code cache for the libav.js wasm (its
+  // Warm-up, every muxer and input mode: JIT, and Chromium's code cache for the libav.js wasm (its
   // compile is then cached for every measured job, as in production with immutable file names);
-  // mediabunny's module is loaded once with the page, so neither pays a compile in the figures.
+  // mediabunny's module is loaded once with the page, so nobody pays a compile in the figures.
   for (const fromBlob of [false, true]) {
     await ours(video, audio, fromBlob);
+    await ours(video, audio, fromBlob, 'libav');
     await bunny(video, audio, fromBlob);
   }
   const fetched = await tab.evaluate((urls) => (window as unknown as Page).runFetch(urls), [video, audio]);
   console.error(`fetch only (page, both inputs): ${mbPerSecond(fetched.bytes, fetched.ms).toFixed(0)} MB/s`);
-  const oursRuns: Ours[] = [];
-  const oursBlobRuns: Ours[] = [];
+  const oursUrl: Ours[] = [];
+  const oursFile: Ours[] = [];
+  const libavFile: Ours[] = [];
   const nativeMs: number[] = [];
-  const bunnyMs: number[] = [];
-  const bunnyBlobMs: number[] = [];
+  const bunnyUrlMs: number[] = [];
+  const bunnyFileMs: number[] = [];
+  const rssGrowth: number[] = [];
   for (let index = 0; index < runs; index++) {
     // Interleaved so that background load on the shared machine hits all of them alike.
-    oursRuns.push(await ours(video, audio));
+    const [urlRun, growth] = await withRssGrowth(() => ours(video, audio, false));
+    oursUrl.push(urlRun);
+    rssGrowth.push(growth);
     nativeMs.push(await native(video180, audio180));
-    bunnyMs.push((await bunny(video, audio)).ms);
-    oursBlobRuns.push(await ours(video, audio, true));
-    bunnyBlobMs.push((await bunny(video, audio, true)).ms);
+    bunnyUrlMs.push((await bunny(video, audio, false)).ms);
+    oursFile.push(await ours(video, audio, true));
+    bunnyFileMs.push((await bunny(video, audio, true)).ms);
+    libavFile.push(await ours(video, audio, true, 'libav'));
     console.error(
-      `run ${index + 1}: URL inputs: ours ${oursRuns.at(-1)!.ms.toFixed(0)} ms, mediabunny ${bunnyMs.at(-1)!.toFixed(0)} ms | Blob inputs: ours ${oursBlobRuns.at(-1)!.ms.toFixed(0)} ms, mediabunny ${bunnyBlobMs.at(-1)!.toFixed(0)} ms | native ${nativeMs.at(-1)!.toFixed(0)} ms`,
+      `run ${index + 1}: files: ours ${oursFile.at(-1)!.ms.toFixed(0)} ms (${oursFile.at(-1)!.engine}), libav.js ${libavFile.at(-1)!.ms.toFixed(0)} ms, mediabunny ${bunnyFileMs.at(-1)!.toFixed(0)} ms | URLs: ours ${oursUrl.at(-1)!.ms.toFixed(0)} ms, mediabunny ${bunnyUrlMs.at(-1)!.toFixed(0)} ms | native ${nativeMs.at(-1)!.toFixed(0)} ms`,
     );
+  }
+  if (oursFile.some((run) => run.engine !== 'direct') || libavFile.some((run) => run.engine !== 'libav')) {
+    throw new Error('a run did not use the engine it was meant to measure');
   }
   /** Medians of where the Worker's time went (diagnostics the Worker reports with its last progress). */
   const phases = (list: Ours[]) => {
     const of = (key: string) => median(list.map((run) => run.timings?.[key] ?? 0));
     return {
       first_byte_ms: round(median(list.map((run) => run.firstByteMs)), 0),
-      libav_loaded_at_ms: round(of('libavLoadedAtMs'), 0),
       muxing_at_ms: round(of('muxingAtMs'), 0),
       mux_phase_ms: round(of('finishingAtMs') - of('muxingAtMs'), 0),
-      input_wait_ms: round(of('inputWaitMs'), 0),
-      output_copy_ms: round(of('onwriteMs'), 0),
       output_wait_ms: round(of('outputMs'), 0),
     };
   };
-  console.error('URL inputs, per phase (medians):', JSON.stringify(phases(oursRuns)));
-  console.error('Blob inputs, per phase (medians):', JSON.stringify(phases(oursBlobRuns)));
-  let largeOurs: Ours | undefined;
-  let largeNativeMs: number | undefined;
+  console.error('direct writer, file inputs, per phase (medians):', JSON.stringify(phases(oursFile)));
+  console.error('direct writer, URL inputs, per phase (medians):', JSON.stringify(phases(oursUrl)));
+  console.error('libav.js, file inputs, per phase (medians):', JSON.stringify(phases(libavFile)));
+  let large: Record<string, number> = {};
   if (!skipLarge) {
-    largeOurs = await ours('/media/video-large', '/media/audio-large');
-    largeNativeMs = await native(videoLarge, audioLarge);
+    const [video, audio] = ['/media/video-large', '/media/audio-large'];
+    const [largeUrl, largeGrowth] = await withRssGrowth(() => ours(video, audio, false));
+    const largeNativeMs = await native(videoLarge, audioLarge);
+    const largeLibav = await ours(video, audio, false, 'libav');
+    await tab.evaluate((urls) => (window as unknown as Page).prepareBlobs(urls), [video, audio]);
+    const largeFile = await ours(video, audio, true);
+    const largeNativeAgainMs = await native(videoLarge, audioLarge);
+    const nativeLargeMs = (largeNativeMs + largeNativeAgainMs) / 2;
     console.error(
-      `large: ours ${largeOurs.ms.toFixed(0)} ms (heap ${(largeOurs.heap / 2 ** 20).toFixed(0)} MiB), native ${largeNativeMs.toFixed(0)} ms`,
+      `large: ours ${largeFile.ms.toFixed(0)} ms (files), ${largeUrl.ms.toFixed(0)} ms (URLs, browser memory +${largeGrowth.toFixed(0)} MB); libav.js ${largeLibav.ms.toFixed(0)} ms (URLs, wasm heap ${(largeLibav.heap / 2 ** 20).toFixed(0)} MiB); native ${largeNativeMs.toFixed(0)} / ${largeNativeAgainMs.toFixed(0)} ms`,
     );
+    large = {
+      input_large_mb: round(pairLargeBytes / 1e6),
+      ratio_vs_native_large: round(nativeLargeMs / largeFile.ms, 2),
+      ratio_vs_native_large_url: round(nativeLargeMs / largeUrl.ms, 2),
+      ours_large_mb_per_s: round(mbPerSecond(pairLargeBytes, largeFile.ms)),
+      browser_rss_growth_large_mb: round(largeGrowth),
+      wasm_heap_peak_mb: round(largeLibav.heap / 2 ** 20),
+    };
   }
-  const oursMs = median(oursRuns.map((run) => run.ms));
-  const oursBlobMs = median(oursBlobRuns.map((run) => run.ms));
-  const muxPhaseMs = median(
-    oursRuns.map((run) => (run.timings?.finishingAtMs ?? 0) - (run.timings?.muxingAtMs ?? 0)),
-  );
+  const oursFileMs = median(oursFile.map((run) => run.ms));
+  const oursUrlMs = median(oursUrl.map((run) => run.ms));
+  const libavFileMs = median(libavFile.map((run) => run.ms));
+  const fetchOnlyMs = fetched.ms;
   const figures = {
     input_180s_mb: round(pair180Bytes / 1e6),
-    output_180s_mb: round((oursRuns.at(-1)?.bytes ?? 0) / 1e6),
-    ours_mb_per_s: round(mbPerSecond(pair180Bytes, oursMs)),
+    output_180s_mb: round((oursFile.at(-1)?.bytes ?? 0) / 1e6),
+    inputs: 'files (Blob): native ffmpeg reads the same files from disk; URL figures below',
+    ours_mb_per_s: round(mbPerSecond(pair180Bytes, oursFileMs)),
     native_mb_per_s: round(mbPerSecond(pair180Bytes, median(nativeMs))),
-    mediabunny_mb_per_s: round(mbPerSecond(pair180Bytes, median(bunnyMs))),
-    ratio_vs_native: round(median(nativeMs) / oursMs, 2),
-    ratio_vs_mediabunny: round(median(bunnyMs) / oursMs, 2),
-    ours_blob_mb_per_s: round(mbPerSecond(pair180Bytes, oursBlobMs)),
-    mediabunny_blob_mb_per_s: round(mbPerSecond(pair180Bytes, median(bunnyBlobMs))),
-    ratio_vs_mediabunny_blob: round(median(bunnyBlobMs) / oursBlobMs, 2),
-    ratio_vs_native_blob: round(median(nativeMs) / oursBlobMs, 2),
-    ours_first_byte_ms: round(median(oursRuns.map((run) => run.firstByteMs)), 0),
-    ours_mux_phase_mb_per_s: round(mbPerSecond(pair180Bytes, muxPhaseMs)),
-    ...(largeOurs === undefined || largeNativeMs === undefined
-      ? {}
-      : {
-          input_large_mb: round(pairLargeBytes / 1e6),
-          ratio_vs_native_large: round(largeNativeMs / largeOurs.ms, 2),
-          ours_large_mb_per_s: round(mbPerSecond(pairLargeBytes, largeOurs.ms)),
-          wasm_heap_peak_mb: round(largeOurs.heap / 2 ** 20),
-        }),
-    fetch_only_mb_per_s: round(mbPerSecond(fetched.bytes, fetched.ms)),
+    mediabunny_mb_per_s: round(mbPerSecond(pair180Bytes, median(bunnyFileMs))),
+    ratio_vs_native: round(median(nativeMs) / oursFileMs, 2),
+    ratio_vs_mediabunny: round(median(bunnyFileMs) / oursFileMs, 2),
+    ours_url_mb_per_s: round(mbPerSecond(pair180Bytes, oursUrlMs)),
+    fetch_only_mb_per_s: round(mbPerSecond(fetched.bytes, fetchOnlyMs)),
+    ratio_vs_native_url: round(median(nativeMs) / oursUrlMs, 2),
+    ratio_vs_mediabunny_url: round(median(bunnyUrlMs) / oursUrlMs, 2),
+    ratio_url_vs_fetch_only: round(fetchOnlyMs / oursUrlMs, 2),
+    libav_mb_per_s: round(mbPerSecond(pair180Bytes, libavFileMs)),
+    libav_ratio_vs_native: round(median(nativeMs) / libavFileMs, 2),
+    libav_ratio_vs_mediabunny: round(median(bunnyFileMs) / libavFileMs, 2),
+    ours_first_byte_ms: round(median(oursFile.map((run) => run.firstByteMs)), 0),
+    browser_rss_growth_180s_mb: round(median(rssGrowth)),
+    ...large,
     runs,
   };
   console.log(JSON.stringify(figures));

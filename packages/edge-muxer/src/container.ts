@@ -10,6 +10,14 @@ export type MuxContainer = 'mp4' | 'webm' | 'mkv';
  */
 export type LibavVariant = 'webm' | 'webcodecs';
 
+/**
+ * Which muxer does a job. `auto` (the default): the direct MP4 writer when the output is MP4 and every
+ * input is an MP4/M4A it reads (progressive or fragmented, one sample description, clear), else libav.js.
+ * `direct` fails with `NXS_UNSUPPORTED_MEDIA` instead of falling back; `libav` always uses libav.js.
+ * See decision 0095.
+ */
+export type MuxEngine = 'auto' | 'direct' | 'libav';
+
 /** The container family of an input file, told from its first bytes. */
 export type InputFamily = 'mp4' | 'matroska' | 'unknown';
 

@@ -15,6 +15,7 @@ export {
   type InputFamily,
   type LibavVariant,
   type MuxContainer,
+  type MuxEngine,
   muxerNames,
   sniffInputFamily,
 } from './container.js';

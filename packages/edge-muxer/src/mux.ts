@@ -1,5 +1,5 @@
 import { NexStreamError, NexStreamErrorCode, type SerializedError } from '@nexstream/core';
-import type { LibavVariant, MuxContainer } from './container.js';
+import type { LibavVariant, MuxContainer, MuxEngine } from './container.js';
 import type { MuxProgress, WorkerInput, WorkerReply, WorkerRequest, WorkerStartMessage } from './protocol.js';
 
 /**
@@ -54,6 +54,12 @@ export interface MuxOptions {
    * relative to the page. Kept separate from the bundle on purpose (LGPL-2.1: users may replace them).
    */
   libavBaseUrl?: string | URL;
+  /**
+   * Which muxer does the job. Default `auto`: MP4 output from MP4/M4A inputs goes to the direct MP4
+   * writer (no libav.js download, each sample copied once; decision 0095), everything else to libav.js.
+   * `direct` fails instead of falling back; `libav` always uses libav.js.
+   */
+  engine?: MuxEngine;
   /** Force a libav.js variant instead of the automatic choice (`webcodecs` when MP4 is involved, else `webm`). */
   variant?: LibavVariant;
   /**
@@ -77,8 +83,9 @@ function defaultWorkerUrl(): URL {
 }
 
 /**
- * Stream-copies a video stream and an audio stream into one file, in the browser: libav.js runs in a
- * dedicated Worker (in its `noworker` mode), inputs are fetched in bitrate-sized windows, and the
+ * Stream-copies a video stream and an audio stream into one file, in the browser, in a dedicated Worker:
+ * MP4 output from MP4/M4A inputs is written by the direct MP4 writer (each sample copied once), other
+ * jobs by libav.js (in its `noworker` mode); inputs are fetched in bitrate-sized windows, and the
  * finished file comes out as a stream — hand it to {@link saveStream} so it never sits in memory.
  *
  * @returns The output file's bytes. It errors with a `NexStreamError` when the job fails: `NXS_UNSUPPORTED_MEDIA`
@@ -104,6 +111,12 @@ export function mux(options: MuxOptions): ReadableStream<Uint8Array> {
     throw new NexStreamError(
       NexStreamErrorCode.InvalidInput,
       `mux(): container must be "mp4", "webm" or "mkv", not ${JSON.stringify(options.container)}`,
+    );
+  }
+  if (options.engine !== undefined && !['auto', 'direct', 'libav'].includes(options.engine)) {
+    throw new NexStreamError(
+      NexStreamErrorCode.InvalidInput,
+      `mux(): engine must be "auto", "direct" or "libav", not ${JSON.stringify(options.engine)}`,
     );
   }
   const base = typeof location === 'undefined' ? undefined : location.href;
@@ -207,6 +220,7 @@ export function mux(options: MuxOptions): ReadableStream<Uint8Array> {
           inputs: workerInputs,
           container: options.container,
           libavBaseUrl,
+          engine: options.engine ?? 'auto',
           ...(options.variant === undefined ? {} : { variant: options.variant }),
           maxBytesInFlight: options.highWaterMarkBytes ?? 16 * 1024 * 1024,
           windowSeconds: options.windowSeconds ?? 1,

@@ -1,5 +1,5 @@
 import type { SerializedError } from '@nexstream/core';
-import type { LibavVariant, MuxContainer } from './container.js';
+import type { LibavVariant, MuxContainer, MuxEngine } from './container.js';
 
 /** Where a job is. `loading` (libav.js), `probing` (reading the inputs' headers), `muxing`, `finishing` (trailer), `done`. */
 export type MuxPhase = 'loading' | 'probing' | 'muxing' | 'finishing' | 'done';
@@ -14,7 +14,9 @@ export interface MuxProgress {
   totalBytesIn?: number;
   /** Output bytes handed to the output stream so far. */
   bytesOut: number;
-  /** The libav.js variant in use, once chosen. */
+  /** The muxer doing the job, once chosen: the direct MP4 writer or libav.js (see `MuxEngine`). */
+  engine?: 'direct' | 'libav';
+  /** The libav.js variant in use, once chosen (libav.js jobs only). */
   variant?: LibavVariant;
   /** The WebAssembly memory size now, in bytes (it only grows: this is the peak). */
   wasmHeapBytes?: number;
@@ -43,6 +45,7 @@ export interface WorkerStartMessage {
   inputs: WorkerInput[];
   container: MuxContainer;
   libavBaseUrl: string;
+  engine: MuxEngine;
   variant?: LibavVariant;
   /** Bytes the worker may post ahead of the page's acknowledgements (output backpressure). */
   maxBytesInFlight: number;

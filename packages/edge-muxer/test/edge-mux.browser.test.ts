@@ -27,7 +27,14 @@ interface PageJobResult {
   result?: { method: string; bytesWritten: number; skipped: string[] };
   failed?: { code: string; message: string };
   muxError?: { code: string; message: string };
-  progress: Array<{ phase: string; bytesIn: number; bytesOut: number; resumes: number; variant?: string }>;
+  progress: Array<{
+    phase: string;
+    bytesIn: number;
+    bytesOut: number;
+    resumes: number;
+    engine?: string;
+    variant?: string;
+  }>;
 }
 
 let bundle: Awaited<ReturnType<typeof bundleBrowserCode>>;
@@ -75,15 +82,21 @@ afterAll(async () => {
 });
 
 /** Runs mux() → saveStream() in a page (Service Worker method only unless told: no user gesture here). */
+/** Where and how a page job runs: the save methods, the page, the muxer (`engine` option of mux()). */
+interface JobOptions {
+  methods?: string[];
+  onPage?: Page;
+  engine?: 'auto' | 'direct' | 'libav';
+}
+
 async function runInPage(
   video: string,
   audio: string,
   container: 'mp4' | 'webm' | 'mkv',
-  methods: string[] = ['service-worker'],
-  onPage: Page = page,
+  { methods = ['service-worker'], onPage = page, engine = 'auto' }: JobOptions = {},
 ): Promise<PageJobResult> {
   return onPage.evaluate(
-    async ({ video, audio, container, methods }) => {
+    async ({ video, audio, container, methods, engine }) => {
       const { mux, saveStream, containerMimeTypes } = (
         window as unknown as { edgeMuxer: typeof import('../src/index.js') }
       ).edgeMuxer;
@@ -93,6 +106,7 @@ async function runInPage(
         video: `/media/${video}`,
         audio: `/media/${audio}`,
         container,
+        engine,
         workerUrl: '/app/worker.js',
         libavBaseUrl: '/libav/',
         resumeDelayMs: 50,
@@ -113,7 +127,7 @@ async function runInPage(
         return { failed: { code: failure.code, message: failure.message }, progress, muxError };
       }
     },
-    { video, audio, container, methods },
+    { video, audio, container, methods, engine },
   );
 }
 
@@ -122,11 +136,10 @@ async function muxAndDownload(
   video: string,
   audio: string,
   container: 'mp4' | 'webm' | 'mkv',
-  methods?: string[],
-  onPage: Page = page,
+  options: JobOptions = {},
 ) {
-  const downloaded = onPage.waitForEvent('download', { timeout: timeoutMs });
-  const job = await runInPage(video, audio, container, methods, onPage);
+  const downloaded = (options.onPage ?? page).waitForEvent('download', { timeout: timeoutMs });
+  const job = await runInPage(video, audio, container, options);
   expect(job.failed).toBeUndefined();
   const download: Download = await downloaded;
   const path = await download.path();
@@ -178,9 +191,23 @@ describe('mux() + saveStream() in headless Chromium', () => {
       expect(job.result?.method).toBe('service-worker');
       expect(job.result?.skipped).toEqual([]);
       expect(job.result?.bytesWritten).toBe((await stat(path)).size);
-      expect(job.progress.at(-1)).toMatchObject({ phase: 'done', variant: 'webcodecs' });
+      // MP4 inputs to MP4: the direct writer, which never loads libav.js.
+      expect(job.progress.at(-1)).toMatchObject({ phase: 'done', engine: 'direct' });
+      expect(job.progress.some((report) => report.variant !== undefined)).toBe(false);
       const probed = await expectSameAsNative(path, 'h264-video-mp4', 'aac-audio-m4a', 'mp4');
       expect(probed.streams.map((stream) => stream.codec_name)).toEqual(['h264', 'aac']);
+    },
+    timeoutMs,
+  );
+
+  it(
+    'muxes the same MP4 with libav.js (engine "libav", webcodecs variant), packet for packet like ffmpeg',
+    async () => {
+      const { job, path } = await muxAndDownload('h264-video-mp4', 'aac-audio-m4a', 'mp4', {
+        engine: 'libav',
+      });
+      expect(job.progress.at(-1)).toMatchObject({ phase: 'done', engine: 'libav', variant: 'webcodecs' });
+      await expectSameAsNative(path, 'h264-video-mp4', 'aac-audio-m4a', 'mp4');
     },
     timeoutMs,
   );
@@ -189,7 +216,7 @@ describe('mux() + saveStream() in headless Chromium', () => {
     'muxes VP9 + Opus into WebM with the webm variant',
     async () => {
       const { job, path } = await muxAndDownload('vp9-video-webm', 'opus-audio-webm', 'webm');
-      expect(job.progress.at(-1)).toMatchObject({ phase: 'done', variant: 'webm' });
+      expect(job.progress.at(-1)).toMatchObject({ phase: 'done', engine: 'libav', variant: 'webm' });
       const probed = await expectSameAsNative(path, 'vp9-video-webm', 'opus-audio-webm', 'webm');
       expect(probed.streams.map((stream) => stream.codec_name)).toEqual(['vp9', 'opus']);
     },
@@ -323,23 +350,17 @@ describe('mux() + saveStream() in headless Chromium', () => {
         const bare = await isolated.newPage();
         await bare.goto(`${site.url}/?sw=0`);
         await bare.evaluate(() => (window as unknown as { edgeMuxerReady: Promise<boolean> }).edgeMuxerReady);
-        const viaOpfs = await muxAndDownload(
-          'vp9-video-webm',
-          'opus-audio-webm',
-          'webm',
-          ['service-worker', 'opfs'],
-          bare,
-        );
+        const viaOpfs = await muxAndDownload('vp9-video-webm', 'opus-audio-webm', 'webm', {
+          methods: ['service-worker', 'opfs'],
+          onPage: bare,
+        });
         expect(viaOpfs.job.result?.method).toBe('opfs');
         expect(viaOpfs.job.result?.skipped[0]).toMatch(/^service-worker: no Service Worker/);
         await expectSameAsNative(viaOpfs.path, 'vp9-video-webm', 'opus-audio-webm', 'webm');
-        const viaBlob = await muxAndDownload(
-          'vp9-video-webm',
-          'opus-audio-webm',
-          'webm',
-          ['service-worker', 'blob'],
-          bare,
-        );
+        const viaBlob = await muxAndDownload('vp9-video-webm', 'opus-audio-webm', 'webm', {
+          methods: ['service-worker', 'blob'],
+          onPage: bare,
+        });
         expect(viaBlob.job.result?.method).toBe('blob');
         expect(viaBlob.job.result?.bytesWritten).toBe((await stat(viaBlob.path)).size);
       } finally {
@@ -355,6 +376,12 @@ describe('mux() + saveStream() in headless Chromium', () => {
       const job = await runInPage('vp9-video-webm', 'opus-audio-webm', 'mp4');
       expect(job.failed?.code).toBe('NXS_UNSUPPORTED_MEDIA');
       expect(job.muxError?.message).toMatch(/VP9 is never written to MP4/);
+      // Forcing the direct writer onto WebM inputs says why it cannot, instead of falling back.
+      const forced = await runInPage('vp9-video-webm', 'opus-audio-webm', 'mp4', { engine: 'direct' });
+      expect(forced.failed?.code).toBe('NXS_UNSUPPORTED_MEDIA');
+      expect(forced.muxError?.message).toMatch(
+        /direct MP4 writer cannot take this job \(an input is not MP4\/M4A\)/,
+      );
     },
     timeoutMs,
   );

@@ -24,6 +24,7 @@ import type {
   WorkerRequest,
   WorkerStartMessage,
 } from '../protocol.js';
+import { openDirectRemux } from './direct-remux.js';
 import type { LibavInstance, LibavLoader } from './libav-api.js';
 import { remux } from './remux.js';
 
@@ -110,7 +111,7 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
       });
     });
     // libav.js (worker import, wasm instantiation) loads while the inputs' first bytes arrive when the
-    // variant does not depend on them (MP4 output always takes webcodecs).
+    // job is known to need it and the variant does not depend on them (libav.js MP4 output: webcodecs).
     const loadLibav = async (variant: LibavVariant): Promise<LibavInstance> => {
       const loaderUrl = `${job.libavBaseUrl}/libav-${libavVersion}-${variant}.mjs`;
       try {
@@ -125,7 +126,29 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
         );
       }
     };
-    const knownVariant = job.variant ?? (job.container === 'mp4' ? 'webcodecs' : undefined);
+    const write = async (chunk: Uint8Array) => {
+      // Transfer (not clone) each chunk to the page; wait while the page's consumer is more than
+      // maxBytesInFlight behind, so a slow disk or network never makes the output pile up here.
+      while (bytesInFlight > job.maxBytesInFlight && !cancelled) {
+        await new Promise<void>((resolve) => {
+          wakeWriter = resolve;
+        });
+        wakeWriter = undefined;
+      }
+      bytesInFlight += chunk.byteLength;
+      progress.bytesOut += chunk.byteLength;
+      scope.postMessage({ type: 'data', chunk }, [chunk.buffer as ArrayBuffer]);
+      report();
+    };
+    const onPhase = (phase: MuxPhase) => {
+      mark(`${phase}AtMs`);
+      setPhase(phase);
+    };
+    // MP4 output may go to the direct writer, which needs no libav.js: load it only when it is needed.
+    const directFirst = job.container === 'mp4' && job.engine !== 'libav';
+    const knownVariant = directFirst
+      ? undefined
+      : (job.variant ?? (job.container === 'mp4' ? 'webcodecs' : undefined));
     const early = knownVariant === undefined ? undefined : loadLibav(knownVariant);
     // Settled below; until then a failure must not count as unhandled.
     early?.catch(() => {});
@@ -134,46 +157,56 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
     if (sources.every((source) => source.sizeBytes >= 0)) {
       progress.totalBytesIn = sources.reduce((sum, source) => sum + source.sizeBytes, 0);
     }
-    // Also refuses unrecognised inputs when MP4 output already decided the variant.
-    const variant = job.variant ?? chooseLibavVariant(heads.map(sniffInputFamily), job.container);
-    progress.variant = variant;
-    libav = await (early ?? loadLibav(variant));
-    await libav.av_log_set_level(16);
-    mark('libavLoadedAtMs');
-    const activeLibav = libav;
-    await remux(
-      activeLibav,
-      job.inputs.map((input, index) => ({
-        role: input.role,
-        deviceName: `input-${index}`,
-        label: inputLabel(input),
-        source: sources[index]!,
-      })),
-      {
-        container: job.container,
-        windowSeconds: job.windowSeconds,
-        isCancelled: () => cancelled,
-        onPhase: (phase) => {
-          mark(`${phase}AtMs`);
-          setPhase(phase);
+    const families = heads.map(sniffInputFamily);
+    let direct: Awaited<ReturnType<typeof openDirectRemux>> = { declined: 'the output is not MP4' };
+    if (directFirst) {
+      direct = families.every((family) => family === 'mp4')
+        ? await openDirectRemux(
+            job.inputs.map((input, index) => ({
+              role: input.role,
+              label: `the ${input.role} input ${inputLabel(input)}`,
+              source: sources[index]!,
+              seekable: input.stream === undefined,
+            })),
+          )
+        : { declined: 'an input is not MP4/M4A' };
+      mark('directProbedAtMs');
+    }
+    if ('run' in direct) {
+      progress.engine = 'direct';
+      await direct.run({ write, onPhase, isCancelled: () => cancelled, timings });
+    } else {
+      if (job.engine === 'direct') {
+        throw new NexStreamError(
+          NexStreamErrorCode.UnsupportedMedia,
+          `the direct MP4 writer cannot take this job (${direct.declined}): use engine "auto" to let libav.js do it`,
+        );
+      }
+      // Also refuses unrecognised inputs when MP4 output already decided the variant.
+      const variant = job.variant ?? chooseLibavVariant(families, job.container);
+      progress.engine = 'libav';
+      progress.variant = variant;
+      libav = await (early ?? loadLibav(variant));
+      await libav.av_log_set_level(16);
+      mark('libavLoadedAtMs');
+      await remux(
+        libav,
+        job.inputs.map((input, index) => ({
+          role: input.role,
+          deviceName: `input-${index}`,
+          label: inputLabel(input),
+          source: sources[index]!,
+        })),
+        {
+          container: job.container,
+          windowSeconds: job.windowSeconds,
+          isCancelled: () => cancelled,
+          onPhase,
+          timings,
+          write,
         },
-        timings,
-        write: async (chunk) => {
-          // Transfer (not clone) each chunk to the page; wait while the page's consumer is more than
-          // maxBytesInFlight behind, so a slow disk or network never makes the output pile up here.
-          while (bytesInFlight > job.maxBytesInFlight && !cancelled) {
-            await new Promise<void>((resolve) => {
-              wakeWriter = resolve;
-            });
-            wakeWriter = undefined;
-          }
-          bytesInFlight += chunk.byteLength;
-          progress.bytesOut += chunk.byteLength;
-          scope.postMessage({ type: 'data', chunk }, [chunk.buffer as ArrayBuffer]);
-          report();
-        },
-      },
-    );
+      );
+    }
     progress.phase = 'done';
     mark('doneAtMs');
     timings.workerAgeMs = workerAgeMs;
