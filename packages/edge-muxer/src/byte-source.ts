@@ -34,6 +34,14 @@ export interface ByteSource {
   close(reason?: unknown): void;
 }
 
+/**
+ * The hand-over window for an input of `bytesPerSecond`: about two seconds of media, between 512 KiB
+ * and 8 MiB (both muxers set it once they know the bitrate). @internal
+ */
+export function windowBytesFor(bytesPerSecond: number): number {
+  return Math.min(8 * 1024 * 1024, Math.max(512 * 1024, bytesPerSecond * 2));
+}
+
 /** An open connection to the input, positioned at a byte offset. @internal */
 export interface OpenedBody {
   /** The bytes from the position on; read with a BYOB reader when it is a byte stream (fetch, Blob). */

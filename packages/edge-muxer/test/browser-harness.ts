@@ -196,6 +196,28 @@ export async function nativeRemux(
   ]);
 }
 
+/**
+ * Per stream, `size:md5` of each packet in order, without timestamps: `ffmpeg -i … -map … -c copy -f
+ * framemd5 -` over the `maps` of the `inputs` (streams numbered in map order).
+ */
+export async function copiedPacketHashes(inputs: string[], maps: string[]): Promise<string[][]> {
+  const ffmpeg = await locateProgram('ffmpeg');
+  const text = await run(ffmpeg.path, [
+    ...['-v', 'error'],
+    ...inputs.flatMap((input) => ['-i', input]),
+    ...maps.flatMap((map) => ['-map', map]),
+    ...['-c', 'copy', '-f', 'framemd5', '-'],
+  ]);
+  const streams: string[][] = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const fields = line.split(',').map((field) => field.trim());
+    const index = Number(fields[0]);
+    streams[index] = [...(streams[index] ?? []), `${fields[4]}:${fields[5]}`];
+  }
+  return streams;
+}
+
 /** One packet line of ffmpeg's framemd5 output. */
 export interface PacketHash {
   streamIndex: number;

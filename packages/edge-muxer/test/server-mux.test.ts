@@ -17,6 +17,7 @@ import {
 } from '@nexstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { muxOnServer, type ServerMuxOptions } from '../src/server/index.js';
+import { copiedPacketHashes } from './browser-harness.js';
 
 function run(file: string, args: string[], input?: Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -26,25 +27,6 @@ function run(file: string, args: string[], input?: Buffer): Promise<string> {
     });
     if (input) child.stdin?.end(input);
   });
-}
-
-/** Per-stream packet sizes and hashes (`-f framemd5`), without timestamps. */
-async function packetHashes(inputs: string[], maps: string[]): Promise<string[][]> {
-  const args = [
-    '-v',
-    'error',
-    ...inputs.flatMap((input) => ['-i', input]),
-    ...maps.flatMap((map) => ['-map', map]),
-  ];
-  const text = await run('ffmpeg', [...args, '-c', 'copy', '-f', 'framemd5', '-']);
-  const streams: string[][] = [];
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const fields = line.split(',').map((field) => field.trim());
-    const index = Number(fields[0]);
-    streams[index] = [...(streams[index] ?? []), `${fields[4]}:${fields[5]}`];
-  }
-  return streams;
 }
 
 let directory: string;
@@ -133,8 +115,11 @@ describe('muxOnServer', () => {
       artist: 'Beyoncé',
       album: 'I Am… Sasha Fierce',
     });
-    const ours = await packetHashes([out.path], ['0']);
-    const reference = await packetHashes([paths.h264 as string, paths.aac as string], ['0:v:0', '1:a:0']);
+    const ours = await copiedPacketHashes([out.path], ['0']);
+    const reference = await copiedPacketHashes(
+      [paths.h264 as string, paths.aac as string],
+      ['0:v:0', '1:a:0'],
+    );
     expect(ours).toEqual(reference);
     expect(ours[0]?.length).toBeGreaterThan(100);
   });
@@ -153,8 +138,11 @@ describe('muxOnServer', () => {
     const probed = await probeMedia(out.path);
     expect(probed.formatName).toContain('webm');
     expect(probed.streams.map((stream) => stream.codec_name)).toEqual(['vp9', 'opus']);
-    const ours = await packetHashes([out.path], ['0']);
-    const reference = await packetHashes([paths.vp9 as string, paths.opus as string], ['0:v:0', '1:a:0']);
+    const ours = await copiedPacketHashes([out.path], ['0']);
+    const reference = await copiedPacketHashes(
+      [paths.vp9 as string, paths.opus as string],
+      ['0:v:0', '1:a:0'],
+    );
     expect(ours).toEqual(reference);
   });
 
@@ -181,8 +169,11 @@ describe('muxOnServer', () => {
       );
       const probed = await probeMedia(out.path);
       expect(probed.streams.map((stream) => stream.codec_name)).toEqual(['h264', 'aac', 'mjpeg']);
-      const ours = await packetHashes([out.path], ['0:v:0', '0:a:0']);
-      const reference = await packetHashes([paths.h264 as string, paths.aac as string], ['0:v:0', '1:a:0']);
+      const ours = await copiedPacketHashes([out.path], ['0:v:0', '0:a:0']);
+      const reference = await copiedPacketHashes(
+        [paths.h264 as string, paths.aac as string],
+        ['0:v:0', '1:a:0'],
+      );
       expect(ours).toEqual(reference);
     } finally {
       server.closeAllConnections();
@@ -198,8 +189,8 @@ describe('muxOnServer', () => {
     );
     expect(m4a.contentType).toBe('audio/mp4');
     expect((await probeMedia(m4a.path)).streams.map((stream) => stream.codec_name)).toEqual(['aac']);
-    expect(await packetHashes([m4a.path], ['0'])).toEqual(
-      await packetHashes([paths.aac as string], ['0:a:0']),
+    expect(await copiedPacketHashes([m4a.path], ['0'])).toEqual(
+      await copiedPacketHashes([paths.aac as string], ['0:a:0']),
     );
     const m4aTags = await run('ffprobe', [
       '-v',

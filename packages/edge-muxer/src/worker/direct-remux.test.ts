@@ -7,6 +7,7 @@ import { locateProgram } from '@nexstream/core/node';
 import { sampleMedia } from '@nexstream/testkit';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copiedPacketHashes } from '../../test/browser-harness.js';
 import { type ByteSource, createBlobOpener, createByteSource, createStreamOpener } from '../byte-source.js';
 import { type DirectInput, openDirectRemux } from './direct-remux.js';
 
@@ -72,24 +73,6 @@ async function remuxFiles(files: { role: 'video' | 'audio'; path: string }[]): P
   }
 }
 
-/** Per stream, `size:md5` of each packet in order (`-f framemd5` of the `-map` streams, copied). */
-async function packetHashes(inputs: string[], maps: string[]): Promise<string[][]> {
-  const { stdout } = await execa(ffmpeg, [
-    '-v',
-    'error',
-    ...inputs.flatMap((input) => ['-i', input]),
-    ...maps.flatMap((map) => ['-map', map]),
-    ...['-c', 'copy', '-f', 'framemd5', '-'],
-  ]);
-  const streams: string[][] = maps.map(() => []);
-  for (const line of stdout.split('\n')) {
-    if (!/^\d/.test(line)) continue;
-    const fields = line.split(',').map((field) => field.trim());
-    streams[Number(fields[0])]!.push(`${fields[4]}:${fields[5]}`);
-  }
-  return streams;
-}
-
 /**
  * The timing of every packet of one stream as ffprobe reads it: `pts,dts,K|_` after a line with the
  * time base. Durations and the discard flag are left out: ffmpeg derives them from the edit list
@@ -121,9 +104,9 @@ async function expectSamePackets(output: string, inputs: string[], maps: string[
     ...['-c', 'copy', '-movflags', 'frag_keyframe+empty_moov+default_base_moof'],
   ]);
   const ownMaps = maps.map((_map, index) => `0:${index}`);
-  const ours = await packetHashes([output], ownMaps);
+  const ours = await copiedPacketHashes([output], ownMaps);
   expect(ours.every((stream) => stream.length > 10)).toBe(true);
-  expect(ours).toEqual(await packetHashes([native], ownMaps));
+  expect(ours).toEqual(await copiedPacketHashes([native], ownMaps));
   for (const [index, map] of maps.entries()) {
     const [file, stream] = map.split(/:(.*)/) as [string, string];
     expect(await packetTimes(output, String(index))).toEqual(

@@ -1,5 +1,5 @@
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
-import type { ByteSource } from '../byte-source.js';
+import { type ByteSource, windowBytesFor } from '../byte-source.js';
 import { assertCodecFits } from '../container.js';
 import type { MuxPhase } from '../protocol.js';
 import { DirectUnsupported, type Mp4Sample, type Mp4Track, openMp4Track, viewsOf } from './mp4-input.js';
@@ -71,9 +71,9 @@ export async function openDirectRemux(inputs: DirectInput[]): Promise<DirectJob>
   tracks.forEach((track, index) => {
     const seconds = track.durationTicks / track.timescale;
     const size = inputs[index]!.source.sizeBytes;
-    // Read ahead about two seconds of media per input, as the libav.js path does.
-    const bytesPerSecond = seconds > 0 && size > 0 ? size / seconds : 1024 * 1024;
-    inputs[index]!.source.setWindowBytes(Math.min(8 * 1024 * 1024, Math.max(512 * 1024, bytesPerSecond * 2)));
+    inputs[index]!.source.setWindowBytes(
+      windowBytesFor(seconds > 0 && size > 0 ? size / seconds : 1024 * 1024),
+    );
   });
   return { run: (options) => writeFragmented(tracks, inputs, options) };
 }

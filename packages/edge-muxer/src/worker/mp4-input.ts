@@ -184,29 +184,12 @@ function mp4aCodec(reader: Reader, entry: Box): string {
 /** Reads `length` bytes at `position` into a new buffer (box headers, `moov`, `moof`: small). */
 export async function readExactly(source: ByteSource, position: number, length: number): Promise<Uint8Array> {
   const out = new Uint8Array(length);
-  await copyFromSource(source, position, length, out, 0, 'the input');
-  return out;
-}
-
-/**
- * Copies `length` bytes of the file at `position` into `target` at `targetOffset`, straight from the
- * source's buffered blocks (one copy), waiting for the transfer where needed.
- *
- * @throws NexStreamError `NXS_UNSUPPORTED_MEDIA` naming `label` when the file ends first (truncated input).
- */
-export async function copyFromSource(
-  source: ByteSource,
-  position: number,
-  length: number,
-  target: Uint8Array,
-  targetOffset: number,
-  label: string,
-): Promise<void> {
-  let at = targetOffset;
-  for await (const view of viewsOf(source, position, length, label)) {
-    target.set(view, at);
+  let at = 0;
+  for await (const view of viewsOf(source, position, length, 'the input')) {
+    out.set(view, at);
     at += view.length;
   }
+  return out;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
-import type { ByteSource } from '../byte-source.js';
+import { type ByteSource, windowBytesFor } from '../byte-source.js';
 import { assertCodecFits, type MuxContainer, muxerNames } from '../container.js';
 import type { MuxPhase } from '../protocol.js';
 import type { LibavInstance, LibavStream } from './libav-api.js';
@@ -316,7 +316,7 @@ async function openInput(
   // demuxer call dominates; 32 KiB is still only a few seconds of audio, well inside the muxer's
   // interleaving window.
   const limitBytes = Math.max(32 * 1024, Math.round(bytesPerSecond * options.windowSeconds));
-  input.source.setWindowBytes(clamp(bytesPerSecond * 2, 512 * 1024, 8 * 1024 * 1024));
+  input.source.setWindowBytes(windowBytesFor(bytesPerSecond));
   return {
     ...input,
     context,
@@ -345,8 +345,4 @@ async function release(
   for (const packet of packets) await quietly(() => libav.av_packet_free_js(packet));
   if (muxer !== undefined) await quietly(() => libav.ff_free_muxer(muxer.context, muxer.io));
   for (const input of opened) await quietly(() => libav.avformat_close_input_js(input.context));
-}
-
-function clamp(value: number, minimum: number, maximum: number): number {
-  return Math.min(maximum, Math.max(minimum, value));
 }
