@@ -61,7 +61,7 @@ const servers: Array<{ close(): Promise<void> }> = [];
 async function startTunnel(url: string, parallel: number, chunkBytes: number): Promise<string> {
   const tunnel = createTunnel({
     secret: randomBytes(32),
-    allowedHosts: ['127.0.0.1'],
+    allowedHosts: ['127.0.0.1:*'],
     allowLoopback: true,
     parallel,
     chunkBytes,

@@ -81,7 +81,7 @@ const origins = await new Promise<Record<'video' | 'audio' | 'slowVideo' | 'slow
 const { video: videoUrl, audio: audioUrl } = origins;
 const tunnel = createTunnel({
   secret: randomBytes(32),
-  allowedHosts: ['127.0.0.1'],
+  allowedHosts: ['127.0.0.1:*'],
   allowLoopback: true,
   lookupMedia: async (_mediaId, formatId) => ({ url: origins[formatId as keyof typeof origins] }),
 });

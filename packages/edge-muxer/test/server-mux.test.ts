@@ -149,7 +149,7 @@ describe('muxOnServer', () => {
   it('reads its inputs through the tunnel', async () => {
     const tunnel: Tunnel = createTunnel({
       secret: 'server-mux-test-secret-0123456789abcdef',
-      allowedHosts: ['127.0.0.1'],
+      allowedHosts: ['127.0.0.1:*'],
       allowLoopback: true,
       chunkBytes: 64 * 1024,
       lookupMedia: async (_mediaId, formatId) => ({ url: urls[formatId] as string }),

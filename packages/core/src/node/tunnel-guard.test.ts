@@ -71,11 +71,31 @@ describe('the tunnel guard', () => {
   });
 
   it('lets loopback through only when asked to, and nothing else private', async () => {
-    const guard = createTunnelGuard({ allowedHosts: ['127.0.0.1', '10.0.0.1'], allowLoopback: true });
+    const guard = createTunnelGuard({ allowedHosts: ['127.0.0.1:8080', '10.0.0.1'], allowLoopback: true });
     expect(await verdict(guard.check('http://127.0.0.1:8080/media/x'))).toBe('allowed');
     expect(await verdict(guard.check('http://10.0.0.1/media/x'))).toBe('NXS_FORBIDDEN');
     expect(guard.isAllowedAddress('::ffff:127.0.0.1')).toBe(true);
     expect(guard.isAllowedAddress('192.168.0.10')).toBe(false);
+  });
+
+  it('allows the port of each entry only: no port means the default of the scheme, host:* any port', async () => {
+    const guard = createTunnelGuard({
+      allowedHosts: ['127.0.0.1:8443', '[::1]:9000', 'media.example.net', 'any.example.net:*'],
+      allowLoopback: true,
+      lookup: async () => [{ address: '93.184.216.34', family: 4 }],
+    });
+    expect(await verdict(guard.check('http://127.0.0.1:8443/media/x'))).toBe('allowed');
+    expect(await verdict(guard.check('http://127.0.0.1:8444/media/x'))).toBe('NXS_FORBIDDEN');
+    expect(await verdict(guard.check('http://127.0.0.1/media/x'))).toBe('NXS_FORBIDDEN');
+    expect(await verdict(guard.check('http://[::1]:9000/x'))).toBe('allowed');
+    expect(await verdict(guard.check('http://[::1]:22/x'))).toBe('NXS_FORBIDDEN');
+    expect(await verdict(guard.check('https://media.example.net/x'))).toBe('allowed');
+    expect(await verdict(guard.check('https://media.example.net:443/x'))).toBe('allowed');
+    expect(await verdict(guard.check('http://media.example.net/x'))).toBe('allowed');
+    expect(await verdict(guard.check('https://media.example.net:8080/x'))).toBe('NXS_FORBIDDEN');
+    expect(await verdict(guard.check('http://media.example.net:443/x'))).toBe('NXS_FORBIDDEN');
+    expect(await verdict(guard.check('https://any.example.net:6379/x'))).toBe('allowed');
+    expect(() => createTunnelGuard({ allowedHosts: ['127.0.0.1:70000'] })).toThrow(/port/);
   });
 
   it('re-checks at connect time through its lookup', async () => {

@@ -15,9 +15,11 @@ export type TunnelLookup = (hostname: string) => Promise<TunnelLookupAddress[]>;
 /** Options for {@link createTunnelGuard}. */
 export interface TunnelGuardOptions {
   /**
-   * Hosts the tunnel may fetch from: an exact host name or IP (`127.0.0.1`, `rr1.example.net`), or
-   * `*.domain` for any subdomain of `domain` (not the domain itself). Case-insensitive.
-   * Default {@link defaultTunnelAllowedHosts} (YouTube's CDN).
+   * Hosts the tunnel may fetch from: an exact host name or IP (`rr1.example.net`, `[2001:db8::1]`), or
+   * `*.domain` for any subdomain of `domain` (not the domain itself), each optionally with a port:
+   * `127.0.0.1:8443` allows that port only, `host:*` any port. An entry without a port allows the scheme's
+   * default port only (443 for https, 80 for http), so a loopback entry never opens every local service.
+   * Case-insensitive. Default {@link defaultTunnelAllowedHosts} (YouTube's CDN).
    */
   allowedHosts?: readonly string[];
   /** Let loopback addresses (127.0.0.0/8, ::1) through. For tests against a local origin only. Default false. */
@@ -104,7 +106,8 @@ loopback.addAddress('::1', 'ipv6');
  * origin URL (or a redirect) points somewhere it should not.
  */
 export function createTunnelGuard(options: TunnelGuardOptions = {}): TunnelGuard {
-  const allowedHosts = (options.allowedHosts ?? defaultTunnelAllowedHosts).map((host) => normalizeHost(host));
+  const entries = options.allowedHosts ?? defaultTunnelAllowedHosts;
+  const allowedHosts = entries.map((entry) => parseAllowedHost(entry));
   const allowLoopback = options.allowLoopback ?? false;
   const lookup = options.lookup ?? defaultLookup;
   const maxUrlLength = options.maxUrlLength ?? 4096;
@@ -119,11 +122,13 @@ export function createTunnelGuard(options: TunnelGuardOptions = {}): TunnelGuard
     return !blocked.check(address, type);
   }
 
-  function hostAllowed(hostname: string): boolean {
-    return allowedHosts.some((pattern) =>
-      pattern.startsWith('*.')
-        ? hostname.endsWith(pattern.slice(1)) && hostname.length > pattern.length - 1
-        : hostname === pattern,
+  function hostAllowed(hostname: string, port: number, defaultPort: number): boolean {
+    return allowedHosts.some(
+      ({ host: pattern, port: allowedPort }) =>
+        (allowedPort === '*' || allowedPort === port || (allowedPort === 'default' && port === defaultPort)) &&
+        (pattern.startsWith('*.')
+          ? hostname.endsWith(pattern.slice(1)) && hostname.length > pattern.length - 1
+          : hostname === pattern),
     );
   }
 
@@ -185,8 +190,9 @@ export function createTunnelGuard(options: TunnelGuardOptions = {}): TunnelGuard
       }
       if (url.username || url.password) throw refused('URLs with credentials are not allowed');
       const hostname = normalizeHost(url.hostname);
-      if (!hostAllowed(hostname)) {
-        throw refused(`${hostname} is not an allowed host (allowed: ${allowedHosts.join(', ')})`);
+      const defaultPort = url.protocol === 'https:' ? 443 : 80;
+      if (!hostAllowed(hostname, url.port ? Number(url.port) : defaultPort, defaultPort)) {
+        throw refused(`${url.host} is not an allowed host and port (allowed: ${entries.join(', ')})`);
       }
       const addresses = await resolveChecked(hostname);
       return { url, addresses };
@@ -196,6 +202,30 @@ export function createTunnelGuard(options: TunnelGuardOptions = {}): TunnelGuard
 
 async function defaultLookup(hostname: string): Promise<TunnelLookupAddress[]> {
   return dnsLookup(hostname, { all: true, verbatim: true });
+}
+
+/** One allow-list entry: a host pattern and the port it allows (`*`: any; `default`: the scheme's own). */
+interface AllowedHost {
+  host: string;
+  port: number | '*' | 'default';
+}
+
+/**
+ * Reads an allow-list entry: `host`, `host:port`, `host:*`, `[v6]`, `[v6]:port`. A bare IPv6 address
+ * (`::1`) has no port.
+ */
+function parseAllowedHost(entry: string): AllowedHost {
+  const text = entry.trim().toLowerCase();
+  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5}|\*)$/.exec(text);
+  if (!match) return { host: normalizeHost(text), port: 'default' };
+  const port = match[2] === '*' ? '*' : Number(match[2]);
+  if (port !== '*' && (port < 1 || port > 65_535)) {
+    throw new NexStreamError(
+      NexStreamErrorCode.InvalidInput,
+      `tunnel allow-list entry ${JSON.stringify(entry)}: the port must be 1-65535 or *`,
+    );
+  }
+  return { host: normalizeHost(match[1] ?? ''), port };
 }
 
 function normalizeHost(host: string): string {

@@ -74,7 +74,7 @@ async function startTunnel(
   const harness = { lookups: 0, refreshes: 0 } as Harness;
   harness.tunnel = createTunnel({
     secret,
-    allowedHosts: ['127.0.0.1'],
+    allowedHosts: ['127.0.0.1:*'],
     allowLoopback: true,
     parallel: 4,
     chunkBytes: 64 * 1024,
@@ -456,7 +456,7 @@ describe('the tunnel refusing what it must not serve', () => {
     const replay = await startReplayServer();
     try {
       const harness = await startTunnel(() => ({ url: `${replay.url}/hop`, sizeBytes: 1000 }), {
-        allowedHosts: ['127.0.0.1', '169.254.169.254', '10.0.0.1'],
+        allowedHosts: ['127.0.0.1:*', '169.254.169.254', '10.0.0.1:*'],
       });
       harnesses.push(harness);
       for (const location of [

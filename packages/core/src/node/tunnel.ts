@@ -52,7 +52,10 @@ export interface TunnelOptions {
    * transfer then continues at the same byte. Without it an expired link fails the transfer.
    */
   refresh?(mediaId: string, formatId: string, context: TunnelLookupContext): Promise<TunnelTarget>;
-  /** Hosts the tunnel may fetch from (`*.domain` or exact). Default `['*.googlevideo.com']`. */
+  /**
+   * Hosts the tunnel may fetch from (`*.domain` or exact, optionally `:port` or `:*`; without a port only the
+   * scheme's default port). Default `['*.googlevideo.com']`. See `TunnelGuardOptions.allowedHosts`.
+   */
   allowedHosts?: readonly string[];
   /** Allow loopback origins (127.0.0.0/8, ::1). Tests only. Default false. */
   allowLoopback?: boolean;
