@@ -64,6 +64,14 @@ describe('createVerifiedMatch', () => {
     expect(problemsOf({ ...input, media: undefined }).join()).toMatch(/media is missing/);
   });
 
+  it('rejects media that is not a YouTube video: a page another extractor read cannot be verified', () => {
+    const input = sampleMatchInput(40, 5);
+    const generic = { ...input.media, id: 'generic:attacker-page', platform: 'generic' };
+    expect(problemsOf({ ...input, media: generic }).join()).toMatch(/not a YouTube video/);
+    const mislabelled = { ...input.media, id: 'generic:dQw4w9WgXcQ', platform: 'youtube' };
+    expect(problemsOf({ ...input, media: mislabelled }).join()).toMatch(/not a YouTube video/);
+  });
+
   it('rejects durations in seconds and durations too far apart', () => {
     const input = sampleMatchInput(40, 6);
     expect(problemsOf({ ...input, track: { ...input.track, durationMs: 212 } }).join()).toMatch(

@@ -54,10 +54,14 @@ export interface RegistryTrack extends TrackMetadata {
 }
 
 /**
- * The media of a verified match: a `MediaSource` (from `@nexstream/core`) whose duration is known. Its `formats` are the volatile
- * links, valid until `expiresAt` (epoch milliseconds).
+ * The media of a verified match: a YouTube video (`MediaSource` from `@nexstream/core`) whose duration is known.
+ * Only YouTube media can be verified: its identity comes from yt-dlp's YouTube extractor, where a page read by
+ * any other extractor could claim any title, uploader or description. Its `formats` are the volatile links,
+ * valid until `expiresAt` (epoch milliseconds).
  */
 export interface RegistryMedia extends MediaSource {
+  /** Always `youtube`; the id is `youtube:<11-character video id>` (checked on every write). */
+  platform: 'youtube';
   /** Duration of the video in milliseconds. */
   durationMs: number;
 }
@@ -105,8 +109,6 @@ export const platformIdPatterns: Readonly<Record<Platform, RegExp>> = {
   youtube: /^[A-Za-z0-9_-]{11}$/,
 };
 
-const platforms = Object.keys(platformIdPatterns) as Platform[];
-const mediaPlatforms = new Set<string>([...platforms, 'generic']);
 const verificationMethods = new Set<string>(['isrc-search', 'art-track']);
 
 /**
@@ -212,9 +214,11 @@ export function matchProblems(input: VerifiedMatchInput): string[] {
     const separator = typeof media.id === 'string' ? media.id.indexOf(':') : -1;
     if (separator <= 0 || separator === media.id.length - 1 || /\s/.test(media.id)) {
       problems.push(`media.id must look like "youtube:<video id>", got ${JSON.stringify(media.id)}`);
-    } else if (!mediaPlatforms.has(media.platform) || media.id.slice(0, separator) !== media.platform) {
-      problems.push(`media.platform ${JSON.stringify(media.platform)} does not match media.id ${media.id}`);
-    } else if (media.platform === 'youtube' && youtubeVideoId(media.id) === undefined) {
+    } else if (media.platform !== 'youtube' || media.id.slice(0, separator) !== 'youtube') {
+      problems.push(
+        `media ${media.id} (platform ${JSON.stringify(media.platform)}) is not a YouTube video: only YouTube media identified by yt-dlp's YouTube extractor can be verified`,
+      );
+    } else if (youtubeVideoId(media.id) === undefined) {
       problems.push(`media.id ${media.id} does not hold an 11-character YouTube video id`);
     }
     if (!isHttpUrl(media.pageUrl)) problems.push('media.pageUrl must be an http(s) URL');

@@ -203,7 +203,12 @@ export {
   type VerifiedMatchParts,
   verificationMethodOf,
 } from './verification.js';
-export { createYoutubeEngine, type YoutubeSettings, ytDlpError } from './youtube-engine.js';
+export {
+  createYoutubeEngine,
+  defaultYoutubeExtractors,
+  type YoutubeSettings,
+  ytDlpError,
+} from './youtube-engine.js';
 export {
   artTrackOf,
   expiryFromUrl,

@@ -73,12 +73,20 @@ describe('link refresher', () => {
   });
 
   it('records a failed refresh and reports the extraction error', async () => {
-    await store(60_000, { ...videos.artTrack, url: 'https://www.youtube.com/watch?v=gone0000000' });
+    const gone = {
+      ...videos.artTrack,
+      mediaId: 'youtube:gone0000000',
+      id: 'gone0000000',
+      url: 'https://www.youtube.com/watch?v=gone0000000',
+    };
+    await store(60_000, gone);
     const video = createScriptedVideoEngine({});
     const refresher = createLinkRefresher({ registry, video });
-    const error = await rejectionOf(refresher.refresh(videos.artTrack.mediaId));
+    const error = await rejectionOf(refresher.refresh(gone.mediaId));
     expect(error.code).toBe('NXS_NOT_FOUND');
-    const entry = await registry.get({ mediaId: videos.artTrack.mediaId });
+    // The refresher asked for the video by its id (the canonical watch URL), not by a stored URL.
+    expect(video.calls.map((call) => call.argument)).toEqual(['https://www.youtube.com/watch?v=gone0000000']);
+    const entry = await registry.get({ mediaId: gone.mediaId });
     expect(entry?.link.refreshFailures).toBe(1);
     expect((await rejectionOf(refresher.refresh('youtube:AAAAAAAAAAA'))).code).toBe('NXS_NOT_FOUND');
   });

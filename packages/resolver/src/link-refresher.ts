@@ -7,6 +7,7 @@ import {
 } from '@nexstream/core';
 import type { Registry, RegistryEntry } from '@nexstream/registry';
 import type { VideoEngine } from './engine.js';
+import { youtubeIdOf } from './youtube-format.js';
 
 /** Options for {@link createLinkRefresher}. */
 export interface LinkRefresherOptions {
@@ -138,8 +139,10 @@ export function createLinkRefresher(options: LinkRefresherOptions): LinkRefreshe
     const mediaId = entry.media.id;
     const started = performance.now();
     try {
+      // The registry holds YouTube media only: extract by id (the canonical watch URL), never a stored URL.
+      const id = youtubeIdOf(mediaId);
       const { media } = await video.doExtract({
-        url: entry.media.pageUrl,
+        ...(id ? { id } : { url: entry.media.pageUrl }),
         ...(signal ? { signal } : {}),
         ...(options.onLog ? { onLog: options.onLog } : {}),
       });

@@ -54,6 +54,7 @@ import {
   toMatchCandidate,
   verificationMethodOf,
 } from './verification.js';
+import { youtubeIdOf } from './youtube-format.js';
 
 /**
  * Which metadata engines hold each platform's own catalogue: a link's metadata comes from them first
@@ -95,9 +96,11 @@ export interface ResolveOptions {
   /** Aborts the resolution: every engine call and yt-dlp process is cancelled (a closed SSE stream). */
   signal?: AbortSignal;
   /**
-   * A video the caller names (an 11-character YouTube id, `youtube:<id>`, or a URL yt-dlp reads). It is
-   * extracted (so it must exist), scored against the track for the record, and used: the events say
-   * `via: 'override'`. Written to the registry only when it passes the same verification as a race winner.
+   * A YouTube video the caller names: an 11-character id, `youtube:<id>`, or a youtube.com / youtu.be /
+   * music.youtube.com video link (see {@link parseOverride}; anything else is `NXS_INVALID_INPUT` before any
+   * process starts). It is extracted (so it must exist), scored against the track for the record, and used:
+   * the events say `via: 'override'`. It is never verified and never written to the registry: only the
+   * race's own pick can be.
    */
   override?: string;
 }
@@ -222,16 +225,35 @@ function requestOf(ref: TrackRef): ResolutionRequest {
   }
 }
 
-/** What yt-dlp should extract for an override: a YouTube id or a URL. */
-function overrideTarget(override: string): { id: string } | { url: string } {
+/**
+ * Reads a caller's override: an 11-character YouTube video id, `youtube:<id>`, or a youtube.com, youtu.be,
+ * m.youtube.com or music.youtube.com video link (read by `parseInput`, so share links with tracking
+ * parameters work). Returns the video id; yt-dlp is then given the canonical watch URL built from it, never
+ * the caller's text, so an override can name a YouTube video and nothing else.
+ *
+ * @throws NexStreamError `NXS_INVALID_INPUT` for anything else (another site, a playlist, a channel, a
+ *   private address), before any process starts.
+ */
+export function parseOverride(override: string): string {
   const trimmed = override.trim();
-  if (/^[A-Za-z0-9_-]{11}$/.test(trimmed)) return { id: trimmed };
-  const media = /^youtube:([A-Za-z0-9_-]{11})$/.exec(trimmed);
-  if (media?.[1]) return { id: media[1] };
-  if (/^https?:\/\//i.test(trimmed)) return { url: trimmed };
+  const bare = /^(?:youtube:)?([A-Za-z0-9_-]{11})$/.exec(trimmed);
+  if (bare?.[1]) return bare[1];
+  let ref: TrackRef | undefined;
+  try {
+    ref = trimmed.length <= 2048 ? parseInput(trimmed) : undefined;
+  } catch {
+    ref = undefined;
+  }
+  if (ref?.type === 'platform' && ref.platform === 'youtube' && ref.kind === 'track') return ref.id;
   throw invalid(
-    `override "${override}" is neither a YouTube video id, a youtube:<id> media id, nor an http(s) URL`,
+    `override ${JSON.stringify(trimmed.slice(0, 200))} is not a YouTube video: give an 11-character video id or a youtube.com / youtu.be / music.youtube.com video link`,
   );
+}
+
+/** What yt-dlp reads for a candidate: a YouTube video by its id (the canonical watch URL), anything else by URL. */
+function extractTarget(candidate: VideoCandidate): { id: string } | { url: string } {
+  const id = youtubeIdOf(candidate.mediaId);
+  return id ? { id } : { url: candidate.url };
 }
 
 /** A media without formats, from a search candidate (when extraction is skipped). */
@@ -410,7 +432,7 @@ export function createResolver(options: ResolverOptions): Resolver {
       (request.extract === false
         ? undefined
         : await linked(context.signal, (signal) =>
-            requireExtractor().doExtract({ url: settled.winner.candidate.url, signal, onLog }),
+            requireExtractor().doExtract({ ...extractTarget(settled.winner.candidate), signal, onLog }),
           ));
     if (extracted) {
       media = extracted.media;
@@ -459,14 +481,19 @@ export function createResolver(options: ResolverOptions): Resolver {
       settledMs: settled.settledMs,
       elapsedMs: 0,
     };
-    const method = verificationMethodOf(candidate, score, settled.authority, settled.track.durationMs);
-    if (method && settled.authority) {
+    // A video the caller named (override) is used as asked but never verified: only the race's own pick is.
+    const method =
+      settled.via === 'race'
+        ? verificationMethodOf(candidate, score, settled.authority, settled.track.durationMs)
+        : undefined;
+    if (method && settled.authority && settled.via === 'race') {
       const built = buildVerifiedMatch({
         track: settled.track,
         authority: settled.authority,
         method,
         media,
         candidate,
+        via: settled.via,
       });
       if ('match' in built) {
         resolution.verification = {
@@ -559,7 +586,7 @@ export function createResolver(options: ResolverOptions): Resolver {
     request: ResolutionRequest & { override: string },
     context: { emit(event: NexStreamEvent): void; signal: AbortSignal; startedAt: number },
   ): Promise<Resolution> {
-    const target = overrideTarget(request.override);
+    const id = parseOverride(request.override);
     const onLog = (event: LogEvent) => context.emit(event);
     context.emit({
       type: 'log',
@@ -570,7 +597,7 @@ export function createResolver(options: ResolverOptions): Resolver {
     });
     const failures: EngineFailure[] = [];
     const extraction = linked(context.signal, (signal) =>
-      requireExtractor().doExtract({ ...target, signal, onLog }),
+      requireExtractor().doExtract({ id, signal, onLog }),
     );
     extraction.catch(() => {});
     const metadata = await overrideMetadata(request.input, context, failures);

@@ -93,6 +93,7 @@ describe('race grade and verification', () => {
       method: 'art-track',
       media,
       candidate: videos.artTrack,
+      via: 'race',
     });
     expect('match' in built && built.match.track.isrc).toBe('GBDUW0000059');
     const refused = buildVerifiedMatch({
@@ -101,7 +102,35 @@ describe('race grade and verification', () => {
       method: 'art-track',
       media: { ...media, durationMs: 300_000 },
       candidate: videos.artTrack,
+      via: 'race',
     });
     expect('problems' in refused && refused.problems.join(' ')).toMatch(/apart/);
+  });
+
+  it('never verifies a video the caller picked, nor a page that was not read by the YouTube extractor', () => {
+    const media = {
+      id: videos.artTrack.mediaId,
+      platform: 'youtube' as const,
+      pageUrl: videos.artTrack.url,
+      title: videos.artTrack.title,
+      formats: [],
+    };
+    const parts = { track, authority, method: 'art-track' as const, media, candidate: videos.artTrack };
+    // @ts-expect-error: the type admits only the race's own pick.
+    const picked = buildVerifiedMatch({ ...parts, via: 'override' });
+    expect('problems' in picked && picked.problems.join(' ')).toMatch(/never verified/);
+
+    // The same art-track fields on a page the generic extractor read: a look-alike, never verified.
+    const lookAlike = { ...videos.artTrack, mediaId: 'generic:attacker-page', url: 'http://10.0.0.5/page' };
+    const score = scoreCandidate(track, toMatchCandidate(lookAlike, authority));
+    expect(score.grade).toBe('verified');
+    expect(verificationMethodOf(lookAlike, score, authority, track.durationMs)).toBeUndefined();
+    const generic = buildVerifiedMatch({
+      ...parts,
+      media: { ...media, id: 'generic:attacker-page', platform: 'generic' as const },
+      candidate: lookAlike,
+      via: 'race',
+    });
+    expect('problems' in generic && generic.problems.join(' ')).toMatch(/YouTube extractor/);
   });
 });

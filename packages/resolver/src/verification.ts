@@ -8,6 +8,7 @@ import {
 import type { MetadataResult, VideoCandidate } from './engine.js';
 import { type CandidateScore, defaultMatchThresholds, type MatchCandidate } from './match-scorer.js';
 import { containsWords, textSimilarity } from './text-normalize.js';
+import { youtubeIdOf } from './youtube-format.js';
 
 /**
  * The lowest title similarity (0–1, `textSimilarity` after bracketed parts and feat. credits are dropped) at
@@ -145,7 +146,9 @@ export function raceGrade(score: CandidateScore, authority: IsrcAuthority | unde
 /**
  * How a candidate graded `verified` under an authority was tied to its ISRC: by the ISRC search, or as an art
  * track whose catalogue fields match. `undefined` when it is not tied within
- * {@link verifiedDurationToleranceMs} of the authoritative duration.
+ * {@link verifiedDurationToleranceMs} of the authoritative duration, or when the candidate is not a YouTube
+ * video identified by yt-dlp's YouTube extractor (`youtube:<id>`): a page read by any other extractor can
+ * claim any title, uploader ("… - Topic") or description ("Provided to YouTube by …").
  */
 export function verificationMethodOf(
   candidate: VideoCandidate,
@@ -154,6 +157,7 @@ export function verificationMethodOf(
   trackDurationMs: number | undefined,
 ): VerificationMethod | undefined {
   if (!authority || score.grade !== 'verified') return undefined;
+  if (!youtubeIdOf(candidate.mediaId)) return undefined;
   if (!trackDurationMs || !candidate.durationMs) return undefined;
   if (Math.abs(trackDurationMs - candidate.durationMs) > verifiedDurationToleranceMs) return undefined;
   if (candidate.foundByIsrc === authority.isrc) return 'isrc-search';
@@ -169,6 +173,11 @@ export interface VerifiedMatchParts {
   /** The extracted media (formats and expiry); its duration falls back to the candidate's. */
   media: MediaSource;
   candidate: VideoCandidate;
+  /**
+   * Who picked the video: only the race's own pick can be verified. The type admits `'race'` alone, so a
+   * video named by a caller (`via: 'override'`) cannot be passed; the value is checked at run time too.
+   */
+  via: 'race';
   /** Epoch milliseconds. Default now. */
   verifiedAt?: number;
 }
@@ -177,11 +186,24 @@ export interface VerifiedMatchParts {
 export type VerifiedMatchOutcome = { match: VerifiedMatch } | { problems: string[] };
 
 /**
- * Builds the registry's verified match (through `createVerifiedMatch`, which checks it again): the track with
+ * Builds the registry's verified match (through `createVerifiedMatch`, which checks it again) for the race's
+ * pick of a YouTube video (anything else comes back as `problems`): the track with
  * the authoritative ISRC and a duration, the media with a duration in whole milliseconds, and the evidence
  * (method, ISRC source). Never throws: a refused match comes back as `problems`.
  */
 export function buildVerifiedMatch(parts: VerifiedMatchParts): VerifiedMatchOutcome {
+  if ((parts.via as string) !== 'race') {
+    return {
+      problems: [`a video picked by ${String(parts.via)} is never verified: only the race's pick is`],
+    };
+  }
+  if (parts.media.platform !== 'youtube' || !youtubeIdOf(parts.media.id)) {
+    return {
+      problems: [
+        `${parts.media.id} was not identified by yt-dlp's YouTube extractor: only YouTube videos are verified`,
+      ],
+    };
+  }
   const durationMs = parts.track.durationMs ?? parts.authority.track.durationMs;
   const mediaDurationMs = parts.media.durationMs ?? parts.candidate.durationMs;
   try {
@@ -192,7 +214,7 @@ export function buildVerifiedMatch(parts: VerifiedMatchParts): VerifiedMatchOutc
         durationMs: Math.round(durationMs ?? 0),
         ids: { ...parts.authority.track.ids, ...parts.track.ids },
       },
-      media: { ...parts.media, durationMs: Math.round(mediaDurationMs ?? 0) },
+      media: { ...parts.media, platform: 'youtube', durationMs: Math.round(mediaDurationMs ?? 0) },
       verification: { method: parts.method, isrcSource: parts.authority.source },
       ...(parts.verifiedAt === undefined ? {} : { verifiedAt: parts.verifiedAt }),
     });

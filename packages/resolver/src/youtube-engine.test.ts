@@ -7,10 +7,11 @@ import {
 } from '@nexstream/testkit';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventually, rejectionOf, useReplayServer } from '../test/http-engine-harness.js';
-import { createYoutubeEngine, ytDlpError } from './youtube-engine.js';
+import { createYoutubeEngine, defaultYoutubeExtractors, ytDlpError } from './youtube-engine.js';
 
 // The real Debian yt-dlp against the testkit media origin: its generic extractor reads direct files and DASH
 // manifests, so the process handling, the JSON mapping, separate video/audio formats and expiry run for real.
+// The engine lets yt-dlp use the YouTube extractors only by default; these tests add `generic` explicitly.
 describe('youtube engine (real yt-dlp, testkit media origin)', () => {
   const context = useReplayServer();
   let origin: MediaOrigin;
@@ -30,7 +31,27 @@ describe('youtube engine (real yt-dlp, testkit media origin)', () => {
     await origin.close();
   });
 
-  const engine = (settings = {}) => context.track(createYoutubeEngine(settings));
+  const testWorld = [...defaultYoutubeExtractors, 'generic', 'html5'];
+  const engine = (settings = {}) =>
+    context.track(createYoutubeEngine({ extractors: testWorld, ...settings }));
+
+  it('lets yt-dlp use the YouTube extractors only by default: another site is never fetched', async () => {
+    origin.add('song.mp4', muxedPath);
+    const url = origin.signedUrl('song.mp4', { expiresInMs: 3_600_000 });
+    context.server.on('GET', '/page', {
+      headers: { 'content-type': 'text/html; charset=utf-8' },
+      body: `<html><head><title>Artist - Song</title></head><body><video src="${url}"></video></body></html>`,
+    });
+    const youtube = context.track(createYoutubeEngine());
+    for (const target of [`${context.server.url}/page`, url, 'http://169.254.169.254/latest/meta-data/']) {
+      const error = await rejectionOf(youtube.doExtract({ url: target }));
+      expect(error.code, target).toBe('NXS_INVALID_INPUT');
+    }
+    const search = context.track(createYoutubeEngine({ searchTarget: () => `${context.server.url}/page` }));
+    expect((await rejectionOf(search.doSearchVideos({ query: 'song' }))).code).toBe('NXS_INVALID_INPUT');
+    expect(context.server.requests).toHaveLength(0);
+    expect(origin.requests).toHaveLength(0);
+  });
 
   it('extracts a direct file: one muxed format, its expiry from the signed URL, the pair pointing at it', async () => {
     origin.add('song.mp4', muxedPath);
@@ -151,7 +172,7 @@ describe('youtube engine (real yt-dlp, testkit media origin)', () => {
 
   it('kills running processes on close()', async () => {
     context.server.on('GET', '/slow', { stall: true });
-    const youtube = createYoutubeEngine();
+    const youtube = createYoutubeEngine({ extractors: testWorld });
     const pending = rejectionOf(youtube.doExtract({ url: `${context.server.url}/slow` }));
     await eventually(() => context.server.requests.length > 0, 20_000);
     await youtube.close();

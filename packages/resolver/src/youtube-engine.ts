@@ -31,7 +31,21 @@ export interface YoutubeSettings {
   socketTimeoutS?: number;
   /** Extra arguments for every run (`--cookies`, `--extractor-args`, `--proxy`). Placed before the URL. */
   extraArgs?: string[];
+  /**
+   * The yt-dlp extractors every run may use (`--use-extractors`, which yt-dlp has had since 2022.11 and
+   * still honours). Default {@link defaultYoutubeExtractors}: YouTube's watch-page and search extractors
+   * only, so whatever URL reaches yt-dlp (a search result, a stored page URL, a caller's override) it never
+   * makes the server fetch another site. A test world that serves pages to yt-dlp's generic extractor on
+   * loopback adds `generic`; never add it on a server that takes URLs from clients.
+   */
+  extractors?: readonly string[];
 }
+
+/**
+ * The extractors the YouTube engine lets yt-dlp use by default: `youtube` (watch pages, youtu.be, music
+ * and shorts links) and `youtube:search` (`ytsearchN:`). Not `generic`, which fetches any URL.
+ */
+export const defaultYoutubeExtractors: readonly string[] = Object.freeze(['youtube', 'youtube:search']);
 
 const stderrTailLines = 12;
 
@@ -66,7 +80,7 @@ export function ytDlpError(stderr: string, exitCode: number | undefined, target:
       },
     );
   }
-  if (/Unsupported URL/i.test(errorLine)) {
+  if (/Unsupported URL|No suitable extractor/i.test(errorLine)) {
     return new NexStreamError(NexStreamErrorCode.InvalidInput, `yt-dlp cannot read ${target}: ${errorLine}`, {
       retryable: false,
       details,
@@ -98,6 +112,7 @@ export function createYoutubeEngine(settings: YoutubeSettings = {}): VideoEngine
   const searchTarget =
     settings.searchTarget ?? ((query: string, limit: number) => `ytsearch${limit}:${query}`);
   const isrcQuery = settings.isrcQuery ?? ((isrc: string) => `"${isrc}"`);
+  const extractors = (settings.extractors ?? defaultYoutubeExtractors).join(',');
   const running = new Set<ResultPromise>();
   const closeController = new AbortController();
 
@@ -128,6 +143,8 @@ export function createYoutubeEngine(settings: YoutubeSettings = {}): VideoEngine
     const fullArgs = [
       '--ignore-config',
       '--no-progress',
+      '--use-extractors',
+      extractors,
       '--socket-timeout',
       String(settings.socketTimeoutS ?? 15),
       ...(settings.extraArgs ?? []),

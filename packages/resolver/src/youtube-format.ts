@@ -64,9 +64,21 @@ export function artTrackOf(info: Record<string, unknown>): ArtTrack | undefined 
   return artTrack;
 }
 
-function isYoutube(info: Record<string, unknown>): boolean {
-  const key = `${text(info.ie_key) ?? ''} ${text(info.extractor_key) ?? ''} ${text(info.extractor) ?? ''}`;
-  return /youtube/i.test(key);
+/** The YouTube video id of a `youtube:<11 characters>` media id, else `undefined`. */
+export function youtubeIdOf(mediaId: string): string | undefined {
+  return /^youtube:([A-Za-z0-9_-]{11})$/.exec(mediaId)?.[1];
+}
+
+/**
+ * True when yt-dlp's own YouTube extractor produced the info dict (`extractor_key`, or `ie_key` on a flat
+ * search entry, is exactly `Youtube`). Only then is the id a YouTube video id: a page read by the generic
+ * extractor can put any title, uploader or description in its HTML, but not yt-dlp's extractor key.
+ */
+export function isYoutubeExtraction(info: Record<string, unknown>): boolean {
+  // A flat entry (`_type: url`) names the extractor that will read it in `ie_key`; newer yt-dlp releases
+  // also copy the search's own `extractor_key` (`YoutubeSearch`) onto it.
+  const key = info._type === 'url' ? text(info.ie_key) : (text(info.extractor_key) ?? text(info.ie_key));
+  return key === 'Youtube';
 }
 
 function thumbnailOf(info: Record<string, unknown>): string | undefined {
@@ -84,7 +96,7 @@ export function mapVideoCandidate(
   const id = text(info.id);
   const title = text(info.title);
   if (!id || !title) return undefined;
-  const youtube = isYoutube(info);
+  const youtube = isYoutubeExtraction(info);
   const pageUrl =
     text(info.webpage_url) ??
     (text(info.url)?.startsWith('http') ? text(info.url) : undefined) ??

@@ -280,6 +280,31 @@ describe('the race', () => {
     expect((await rejectionOf(missing.result)).code).toBe('NXS_NOT_FOUND');
   });
 
+  it('never writes an override, even an art track tied to the authoritative ISRC; the pick of the race is written', async () => {
+    routeDeezerTrack(context.server, deezerTrack);
+    const video = createScriptedVideoEngine({ isrc: () => ({ candidates: [videos.artTrack] }) });
+    const resolver = resolverWith({ engines: [deezer(), video], timings: quick });
+    for (const override of [
+      videos.artTrack.id,
+      `youtube:${videos.artTrack.id}`,
+      `https://music.youtube.com/watch?v=${videos.artTrack.id}&feature=share`,
+      `https://youtu.be/${videos.artTrack.id}?si=tracking`,
+      `https://m.youtube.com/watch?v=${videos.artTrack.id}`,
+    ]) {
+      const resolution = await resolver.resolve(fixtureTrack.isrc, { override }).result;
+      expect(resolution, override).toMatchObject({ via: 'override', mediaId: videos.artTrack.mediaId });
+      expect(resolution.written).toBe(false);
+      expect(resolution.verifiedMatch).toBeUndefined();
+    }
+    // yt-dlp was only ever given the canonical watch URL built from the id.
+    expect(new Set(video.calls.map((call) => call.argument))).toEqual(
+      new Set([`https://www.youtube.com/watch?v=${videos.artTrack.id}`]),
+    );
+    expect(await registry.get({ isrc: fixtureTrack.isrc })).toBeUndefined();
+    const raced = await resolver.resolve(fixtureTrack.isrc).result;
+    expect(raced).toMatchObject({ via: 'race', grade: 'verified', written: true });
+  });
+
   it('refreshes a stored link that expires within the margin before settling from the registry', async () => {
     routeDeezerTrack(context.server, deezerTrack);
     const video = createScriptedVideoEngine({

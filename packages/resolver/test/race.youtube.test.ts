@@ -9,7 +9,7 @@ import {
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDeezerEngine } from '../src/deezer-engine.js';
 import { createResolver } from '../src/resolver.js';
-import { createYoutubeEngine } from '../src/youtube-engine.js';
+import { createYoutubeEngine, defaultYoutubeExtractors } from '../src/youtube-engine.js';
 import { eventually, rejectionOf, testSettings, useReplayServer } from './http-engine-harness.js';
 import { collect, fixtureTrack, indexOfType, routeDeezerTrack } from './race-harness.js';
 
@@ -39,6 +39,7 @@ describe('the race with the real YouTube engine (yt-dlp)', () => {
     context.track(createDeezerEngine({ baseURL: context.server.url, ...testSettings })),
     context.track(
       createYoutubeEngine({
+        extractors: [...defaultYoutubeExtractors, 'generic', 'html5'],
         searchTarget: (query) => `${context.server.url}/results?q=${encodeURIComponent(query)}`,
       }),
     ),
@@ -103,16 +104,26 @@ describe('the race with the real YouTube engine (yt-dlp)', () => {
     }
   });
 
-  it('checks an override with yt-dlp and uses it', async () => {
+  it('refuses an override that is not a YouTube video before any process starts; nothing is fetched', async () => {
     routeDeezerTrack(context.server, deezerTrack);
     const file = origin.add('chosen.mp4', samplePath);
+    const before = childProcessIds();
     const resolver = createResolver({ engines: engines(), registry });
-    const session = resolver.resolve(fixtureTrack.link, { override: file });
-    const events = await collect(session);
-    const resolution = await session.result;
-    expect(resolution.via).toBe('override');
-    expect(resolution.media.formats[0]?.url).toBe(file);
-    expect(events.find((event) => event.type === 'settled')).toMatchObject({ via: 'override' });
-    expect(events.at(-1)?.type).toBe('done');
+    for (const override of [
+      file,
+      `${context.server.url}/page`,
+      'http://169.254.169.254/latest/meta-data/',
+      'https://www.youtube.com/playlist?list=PL590L5WQmH8fJ54F369BLDSqIwcs-TCfs',
+      'file:///etc/passwd',
+    ]) {
+      const session = resolver.resolve(fixtureTrack.link, { override });
+      const events = await collect(session);
+      expect((await rejectionOf(session.result)).code, override).toBe('NXS_INVALID_INPUT');
+      expect(events.map((event) => event.type)).toEqual(['error', 'done']);
+    }
+    expect(origin.requests).toHaveLength(0);
+    expect(context.server.requests).toHaveLength(0);
+    expect(childProcessIds().filter((pid) => !before.includes(pid))).toEqual([]);
+    expect((await registry.stats()).tracks).toBe(0);
   });
 });
