@@ -1,7 +1,10 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import { type Channel, createChannel } from './channel.js';
 import { defaultMaxUploadBytes } from './ingest.js';
+import { resolveAllowedContainers } from './media-input.js';
 import { createFfprobeProber, type Prober } from './prober.js';
 import { type ChannelProfile, resolveProfile } from './profile.js';
 
@@ -17,10 +20,21 @@ export interface BroadcasterOptions {
   ffmpegPath?: string;
   /** ffprobe path for the default prober (else `NEXSTREAM_FFPROBE`, else PATH). */
   ffprobePath?: string;
-  /** Replaces the ffprobe-based upload check. */
+  /** Replaces the ffprobe-based upload check (the container allow-list is still applied to its result). */
   prober?: Prober;
   /** Largest accepted upload in bytes. Default 2 GiB. */
   maxUploadBytes?: number;
+  /**
+   * The demuxers uploads may use and stored files are read with (ffprobe `format_name` parts, ffmpeg
+   * `-format_whitelist`). Default {@link defaultAllowedContainers}. Demuxers that open other files or URLs
+   * (`hls`, `concat`, `dash`, `imf`, `lavfi`, `image2`…) are refused with `NXS_INVALID_INPUT`.
+   */
+  allowedContainers?: readonly string[];
+  /**
+   * Most channels this broadcaster holds (on disk and in memory together); {@link Broadcaster.create} and
+   * {@link Broadcaster.channel} refuse more with `NXS_CONFLICT`. Default 100.
+   */
+  maxChannels?: number;
   /** An image shown while paused or when nothing is playable; a generated card when absent. */
   slateImagePath?: string;
   /** How long to show the slate after every item failed, before trying again, in milliseconds. Default 15 000. */
@@ -33,63 +47,186 @@ export interface BroadcasterOptions {
   pacing?: 'relay' | 'encoder';
 }
 
-/** Many channels in one process, with no global state: create as many broadcasters as you like. */
+/**
+ * Many channels in one process, with no global state: create as many broadcasters as you like.
+ *
+ * A channel exists once it was created ({@link Broadcaster.create}, or {@link Broadcaster.channel}) in this
+ * process or an earlier run: its folder holds `playlist.json`. Request handlers look channels up with
+ * {@link Broadcaster.get}, which never creates one, so a client cannot make folders by naming ids.
+ */
 export interface Broadcaster {
-  /** The channel with this id, created (and its playlist loaded) on first use. */
+  /**
+   * Creates the channel `id` (its folder and an empty persisted playlist) and resolves once it is loaded;
+   * resolves with the existing channel when it already exists. Calls are serialized, so the cap is exact.
+   *
+   * @throws NexStreamError `NXS_INVALID_INPUT` for an id that is not 1-64 letters, digits, `-` or `_`;
+   *   `NXS_CONFLICT` (`details: { reason: 'max-channels', maxChannels }`) when `maxChannels` channels exist.
+   */
+  create(id: string): Promise<Channel>;
+  /**
+   * The channel `id` when it exists: created in this process, or found on disk from an earlier run
+   * (`<dataDir>/channels/<id>/playlist.json`). Never creates a folder; `undefined` for an unknown or
+   * malformed id.
+   */
+  get(id: string): Channel | undefined;
+  /** Whether the channel `id` exists (see {@link Broadcaster.get}), without loading it. */
+  has(id: string): boolean;
+  /** The ids of every existing channel, on disk or in memory, sorted. */
+  ids(): Promise<string[]>;
+  /**
+   * Get or create, for programmatic use: the channel `id`, created (folder and empty playlist written while
+   * it loads) when it does not exist yet, subject to `maxChannels`. Never hand it ids from clients; use
+   * {@link Broadcaster.get} in request handlers.
+   *
+   * @throws NexStreamError `NXS_INVALID_INPUT` for a malformed id; `NXS_CONFLICT` over `maxChannels`.
+   */
   channel(id: string): Channel;
-  /** The channels created so far. */
+  /** The channels loaded in this process so far. */
   channels(): Channel[];
   /** Stops every channel. */
   close(): Promise<void>;
 }
 
+/** Default {@link BroadcasterOptions.maxChannels}. */
+export const defaultMaxChannels = 100;
+
 const channelIdPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /**
- * Creates a broadcaster rooted at `dataDir`.
+ * Creates a broadcaster rooted at `dataDir`. Channels found on disk (from an earlier run) are loaded on
+ * first {@link Broadcaster.get}, with their playlists, so a restart carries on.
  *
  * @example
  * ```ts
  * const broadcaster = createBroadcaster({ dataDir: './data' });
- * const channel = broadcaster.channel('main');
+ * const channel = await broadcaster.create('main');
  * await channel.ingest(createReadStream('clip.mp4'), { originalName: 'clip.mp4' });
  * await channel.start(); // HLS at ./data/channels/main/hls/index.m3u8
  * ```
+ *
+ * @throws NexStreamError `NXS_INVALID_INPUT` for a bad `allowedContainers` or `maxChannels`.
  */
 export function createBroadcaster(options: BroadcasterOptions): Broadcaster {
   const root = resolve(options.dataDir);
+  const channelsDirectory = join(root, 'channels');
+  const allowedContainers = resolveAllowedContainers(options.allowedContainers);
+  const maxChannels = options.maxChannels ?? defaultMaxChannels;
+  if (!Number.isInteger(maxChannels) || maxChannels < 1) {
+    throw new NexStreamError(NexStreamErrorCode.InvalidInput, 'maxChannels must be a positive integer');
+  }
   const prober =
     options.prober ??
     createFfprobeProber({
       ...(options.ffprobePath ? { ffprobePath: options.ffprobePath } : {}),
       ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
+      allowedContainers,
     });
   const channels = new Map<string, Channel>();
+  let creating: Promise<unknown> = Promise.resolve();
+
+  const playlistPath = (id: string) => join(channelsDirectory, id, 'playlist.json');
+  const existsOnDisk = (id: string) => channelIdPattern.test(id) && existsSync(playlistPath(id));
+
+  const load = (id: string): Channel => {
+    const channel = createChannel({
+      id,
+      directory: join(channelsDirectory, id),
+      profile: resolveProfile({ ...options.profile, ...options.profiles?.[id] }),
+      prober,
+      maxUploadBytes: options.maxUploadBytes ?? defaultMaxUploadBytes,
+      allowedContainers,
+      ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
+      ...(options.slateImagePath ? { slateImagePath: options.slateImagePath } : {}),
+      failureBackoffMs: options.failureBackoffMs ?? 15_000,
+      pacing: options.pacing ?? 'relay',
+      slateChunkMs: 10_000,
+    });
+    channels.set(id, channel);
+    return channel;
+  };
+
+  const get = (id: string): Channel | undefined => {
+    const known = channels.get(id);
+    if (known) return known;
+    return existsOnDisk(id) ? load(id) : undefined;
+  };
+
+  const checkId = (id: string) => {
+    if (!channelIdPattern.test(id)) {
+      throw new NexStreamError(
+        NexStreamErrorCode.InvalidInput,
+        `invalid channel id ${JSON.stringify(String(id).slice(0, 80))}: use 1-64 letters, digits, "-" or "_"`,
+      );
+    }
+  };
+
+  const checkRoom = (id: string, onDisk: readonly string[]) => {
+    const existing = new Set([...onDisk, ...channels.keys()]);
+    if (existing.size >= maxChannels) {
+      throw new NexStreamError(
+        NexStreamErrorCode.Conflict,
+        `cannot create channel ${id}: this server already has ${existing.size} channels (maxChannels ${maxChannels}); remove one or raise maxChannels`,
+        { retryable: false, details: { reason: 'max-channels', maxChannels } },
+      );
+    }
+  };
+
+  const diskIds = async (): Promise<string[]> => {
+    const names = await readdir(channelsDirectory).catch(() => [] as string[]);
+    const found = await Promise.all(
+      names.map(async (name) =>
+        channelIdPattern.test(name) && (await stat(playlistPath(name)).catch(() => undefined))?.isFile()
+          ? name
+          : undefined,
+      ),
+    );
+    return found.filter((name): name is string => name !== undefined);
+  };
+
+  const diskIdsSync = (): string[] => {
+    let names: string[];
+    try {
+      names = readdirSync(channelsDirectory);
+    } catch {
+      return [];
+    }
+    return names.filter((name) => existsOnDisk(name));
+  };
+
   return {
+    create(id) {
+      const result = creating.then(async () => {
+        checkId(id);
+        const existing = get(id);
+        if (existing) {
+          await existing.ready();
+          return existing;
+        }
+        checkRoom(id, await diskIds());
+        // Loading writes the folder and the empty playlist file; the next `get()` finds it on disk.
+        const channel = get(id) ?? load(id);
+        try {
+          await channel.ready();
+        } catch (error) {
+          if (channels.get(id) === channel) channels.delete(id);
+          throw error;
+        }
+        return channel;
+      });
+      creating = result.catch(() => undefined);
+      return result;
+    },
+    get,
+    has: (id) => channels.has(id) || existsOnDisk(id),
+    async ids() {
+      return [...new Set([...(await diskIds()), ...channels.keys()])].sort();
+    },
     channel(id) {
-      if (!channelIdPattern.test(id)) {
-        throw new NexStreamError(
-          NexStreamErrorCode.InvalidInput,
-          `invalid channel id ${JSON.stringify(id)}: use 1-64 letters, digits, "-" or "_"`,
-        );
-      }
-      let channel = channels.get(id);
-      if (!channel) {
-        channel = createChannel({
-          id,
-          directory: join(root, 'channels', id),
-          profile: resolveProfile({ ...options.profile, ...options.profiles?.[id] }),
-          prober,
-          maxUploadBytes: options.maxUploadBytes ?? defaultMaxUploadBytes,
-          ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
-          ...(options.slateImagePath ? { slateImagePath: options.slateImagePath } : {}),
-          failureBackoffMs: options.failureBackoffMs ?? 15_000,
-          pacing: options.pacing ?? 'relay',
-          slateChunkMs: 10_000,
-        });
-        channels.set(id, channel);
-      }
-      return channel;
+      checkId(id);
+      const existing = get(id);
+      if (existing) return existing;
+      checkRoom(id, diskIdsSync());
+      return load(id);
     },
     channels: () => [...channels.values()],
     async close() {

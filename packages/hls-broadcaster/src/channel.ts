@@ -12,7 +12,7 @@ import {
   isNormalEncoderExit,
   startEncoder,
 } from './encoder.js';
-import { createIngest, type IngestFileOptions } from './ingest.js';
+import { createIngest, type IngestFileOptions, uploadError } from './ingest.js';
 import {
   createPlaylist,
   type Playlist,
@@ -81,7 +81,11 @@ export interface Channel {
   readonly playlistName: string;
   /** Largest accepted upload in bytes (the HTTP layer refuses bigger bodies before reading them). */
   readonly maxUploadBytes: number;
-  /** Resolves once the persisted playlist is loaded; says whether a corrupt file was set aside. */
+  /**
+   * Resolves once the channel is on disk and loaded: `upload-*.part` files a crash left in its `tmp/` folder
+   * are removed, the persisted playlist is read (or an empty one written). Says whether a corrupt playlist
+   * file was set aside.
+   */
   ready(): Promise<PlaylistLoadResult['corrupt'] | undefined>;
   /** The playlist (items, current item, loop flag). */
   list(): Promise<PlaylistSnapshot>;
@@ -131,6 +135,8 @@ export interface ChannelOptions {
   profile: ChannelProfile;
   prober: Prober;
   maxUploadBytes: number;
+  /** Demuxers uploads may use and decoders may read stored files with (checked list). */
+  allowedContainers: readonly string[];
   ffmpegPath?: string;
   slateImagePath?: string;
   /** How long to show the slate after every item failed before trying again. */
@@ -162,11 +168,16 @@ export function createChannel(options: ChannelOptions): Channel {
     tempDirectory: join(options.directory, 'tmp'),
     prober: options.prober,
     maxBytes: options.maxUploadBytes,
+    allowedContainers: options.allowedContainers,
   });
   let playlist!: Playlist;
   const loaded = (async () => {
+    // Before any ingest can start (every ingest awaits `loaded`): what a crash left mid-upload goes.
+    await ingester.sweep();
     await mkdir(mediaDirectory, { recursive: true });
     const result = await store.load();
+    // A channel exists on disk once its playlist file does (the broadcaster's `get()` looks for it).
+    if (!(await stat(store.path).catch(() => undefined))) await store.save(result.document);
     playlist = createPlaylist({ store, initial: result.document });
     playlist.on('changed', (event) => {
       emitter.emit('playlist-changed', event);
@@ -246,6 +257,7 @@ export function createChannel(options: ChannelOptions): Channel {
       startMs: entry.startMs,
       durationMs: Math.max(entry.item.durationMs - entry.startMs, 40),
       hasAudio: copy || entry.item.probe.audioChannels > 0,
+      allowedContainers: options.allowedContainers,
       ...(copy ? { copy } : {}),
     };
   };
@@ -264,6 +276,7 @@ export function createChannel(options: ChannelOptions): Channel {
           startMs: 0,
           durationMs: item.durationMs,
           hasAudio: item.probe.audioChannels > 0,
+          allowedContainers: options.allowedContainers,
         },
         options.profile,
         output,
@@ -598,7 +611,11 @@ export function createChannel(options: ChannelOptions): Channel {
     async ingest(source, ingestOptions) {
       await requireLoaded();
       let item = await ingester.ingest(source, ingestOptions);
-      if (copyPlayout) item = await normalizeItem(item);
+      if (copyPlayout) {
+        item = await normalizeItem(item).catch((error: unknown) => {
+          throw uploadError(error, ingestOptions?.originalName);
+        });
+      }
       try {
         await playlist.add(item);
       } catch (error) {

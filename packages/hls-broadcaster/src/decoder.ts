@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import { execa } from 'execa';
+import { defaultAllowedContainers, mediaInputArguments } from './media-input.js';
 import { type ChannelProfile, channelAudioSampleRateHz, x264SegmentArguments } from './profile.js';
 
 /** What a decoder plays: part of an item, or the slate. */
@@ -20,6 +21,12 @@ export type DecoderSource =
       copy?: boolean;
       /** Hold the last frame this long (milliseconds) before `-t` cuts: used to round lengths up. */
       padToMs?: number;
+      /**
+       * Demuxers ffmpeg may use to read `path` (`-format_whitelist`; the file is also read with
+       * `-protocol_whitelist file`). Default {@link defaultAllowedContainers}; a `copy` item is always read
+       * as `mpegts` only, since the normalizer wrote it.
+       */
+      allowedContainers?: readonly string[];
     }
   | {
       kind: 'slate';
@@ -58,7 +65,10 @@ const cardColor = '0x15202b';
 /**
  * ffmpeg arguments for a decoder: scale + pad to the profile, constant frame rate, 48 kHz stereo audio
  * (generated silence for silent videos), bounded by `-t` so generated sources always end, written as
- * MPEG-TS (MPEG-2 intra + SMPTE 302M) to stdout.
+ * MPEG-TS (MPEG-2 intra + SMPTE 302M) to stdout. A stored file is read with `-protocol_whitelist file` and
+ * `-format_whitelist` (see {@link mediaInputArguments}): a playlist stored as a video can never make the
+ * decoder open other files or URLs. Generated inputs (`lavfi`) and the operator's slate image are not
+ * restricted by format.
  */
 export function decoderArguments(source: DecoderSource, profile: ChannelProfile): string[] {
   const seconds = (ms: number) => (Math.max(ms, 40) / 1000).toFixed(3);
@@ -71,6 +81,7 @@ export function decoderArguments(source: DecoderSource, profile: ChannelProfile)
       '-v',
       'error',
       ...(source.kind === 'item' && source.startMs > 0 ? ['-ss', (source.startMs / 1000).toFixed(3)] : []),
+      ...mediaInputArguments(['mpegts']),
       '-i',
       copyPath,
       '-map',
@@ -98,7 +109,11 @@ function decodeInputs(source: DecoderSource, profile: ChannelProfile): string[] 
   let audioInput: string;
   if (source.kind === 'item') {
     if (source.startMs > 0) inputs.push('-ss', (source.startMs / 1000).toFixed(3));
-    inputs.push('-i', source.path);
+    inputs.push(
+      ...mediaInputArguments(source.allowedContainers ?? defaultAllowedContainers),
+      '-i',
+      source.path,
+    );
     videoChain =
       `[0:v:0]scale=w=${width}:h=${height}:force_original_aspect_ratio=decrease,` +
       `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,fps=${fps},format=yuv420p[v]`;
@@ -110,7 +125,16 @@ function decodeInputs(source: DecoderSource, profile: ChannelProfile): string[] 
     }
   } else {
     if (source.imagePath) {
-      inputs.push('-loop', '1', '-framerate', String(fps), '-i', source.imagePath);
+      inputs.push(
+        '-loop',
+        '1',
+        '-framerate',
+        String(fps),
+        '-protocol_whitelist',
+        'file',
+        '-i',
+        source.imagePath,
+      );
       videoChain =
         `[0:v:0]scale=w=${width}:h=${height}:force_original_aspect_ratio=decrease,` +
         `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,fps=${fps},format=yuv420p[v]`;
@@ -275,10 +299,15 @@ export async function normalizeForCopy(
     stdin: 'ignore',
   });
   if (result.exitCode !== 0) {
+    // The stderr names server paths: it is kept as the cause (for logs), never in the message.
     throw new NexStreamError(
       NexStreamErrorCode.UnsupportedMedia,
-      `not playable media: normalizing for copy playout failed: ${String(result.stderr).trim().split('\n').slice(-2).join('; ')}`,
-      { retryable: false },
+      'not playable media: it could not be converted for playout',
+      {
+        retryable: false,
+        details: { reason: 'normalize-failed', explanation: 'it could not be converted for playout' },
+        cause: new Error(String(result.stderr).trim().slice(-4000)),
+      },
     );
   }
   const segmentMs = profile.segmentDurationS * 1000;

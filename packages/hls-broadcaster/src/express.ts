@@ -14,7 +14,8 @@ export type BroadcasterMiddleware = (
 ) => void;
 
 /**
- * The seed API as Express middleware: `app.use('/tv', createBroadcasterRouter({ broadcaster }))`.
+ * The seed API as Express middleware: `app.use('/tv', createBroadcasterRouter({ broadcaster }))`, for the
+ * channel `main` once it exists (`await broadcaster.create('main')`; until then every route is 404).
  *
  * It wraps the framework-free {@link createHttpHandler} instead of building an `express.Router()`, so this
  * package never imports express at runtime (express stays a dev dependency and any Express 4/5 app works).

@@ -6,6 +6,7 @@ import { httpStatusFor, NexStreamError, NexStreamErrorCode, toNexStreamError } f
 import busboy from 'busboy';
 import type { Broadcaster } from './broadcaster.js';
 import type { Channel } from './channel.js';
+import { type ClientLimits, createClientLimits } from './client-limits.js';
 import type { PlaylistItem } from './playlist.js';
 
 /** Which part of the API a request is for (given to the {@link HttpHandlerOptions.authorize} hook). */
@@ -23,6 +24,11 @@ export interface CorsOptions {
 export interface HttpHandlerOptions {
   /** The channel to serve, or a broadcaster plus {@link HttpHandlerOptions.channelId}. */
   channel?: Channel;
+  /**
+   * With {@link HttpHandlerOptions.channelId}: the broadcaster whose channel to serve. The channel is looked
+   * up with {@link Broadcaster.get} on every request and never created: until it exists (see
+   * {@link Broadcaster.create}), every route answers 404 `NXS_NOT_FOUND` and nothing is written to disk.
+   */
   broadcaster?: Broadcaster;
   /** With `broadcaster`: the channel id. Default `main`. */
   channelId?: string;
@@ -37,10 +43,44 @@ export interface HttpHandlerOptions {
    * NexStreamError (for example `NXS_FORBIDDEN`) to refuse.
    */
   authorize?: (request: IncomingMessage, route: RouteKind) => boolean | Promise<boolean>;
-  /** Largest JSON body, in bytes. Default 1 MiB. */
+  /**
+   * Largest JSON body, in bytes. Default 1 MiB. A reorder (`PUT /playlist/order`) may be larger: its limit
+   * is the larger of this and 64 bytes per playlist item + 4 KiB, so any playlist can be reordered.
+   */
   maxJsonBytes?: number;
   /** Segment `Cache-Control` max-age in seconds. Default 60. */
   segmentMaxAgeS?: number;
+  /**
+   * An upload body that sends nothing for this long, in milliseconds, is aborted (its temp file removed,
+   * its write handle closed) and answered 408 `NXS_TIMEOUT` with `Connection: close`. Time the server
+   * itself holds the body back (while an earlier file of the request is probed) does not count. Default
+   * 30 000.
+   */
+  uploadIdleTimeoutMs?: number;
+  /**
+   * Uploads one client may run at once, across every handler sharing {@link HttpHandlerOptions.clientLimits};
+   * one more is answered 429 `NXS_RATE_LIMITED` with `Connection: close`, before its body is read. Default 2.
+   */
+  maxUploadsPerClient?: number;
+  /** Event streams (`GET /events`) one channel serves at once; more → 429 `NXS_RATE_LIMITED`. Default 100. */
+  maxEventStreamsPerChannel?: number;
+  /**
+   * Event streams one client may hold at once, across every handler sharing
+   * {@link HttpHandlerOptions.clientLimits} (so across channels); more → 429 `NXS_RATE_LIMITED`. Default 10.
+   */
+  maxEventStreamsPerClient?: number;
+  /**
+   * Who a request comes from, for the per-client limits. Default: the socket's remote address. Behind a
+   * reverse proxy every request comes from the proxy: return the client address it forwards (and take it
+   * only from that proxy).
+   */
+  clientId?: (request: IncomingMessage) => string;
+  /**
+   * The counters behind the per-client and per-channel limits. Default: one {@link ClientLimits} shared by
+   * every handler made with the same `broadcaster` (or, without one, the same `channel`), so a server
+   * that makes one handler per channel still counts each client once.
+   */
+  clientLimits?: ClientLimits;
 }
 
 /** A framework-free request handler; `next` (when given) is called for paths it does not serve. */
@@ -52,6 +92,19 @@ export type HttpHandler = (
 
 /** Bytes of multipart framing (boundaries, part headers, small fields) allowed on top of the upload limit. */
 const multipartAllowanceBytes = 256 * 1024;
+
+/** Limits shared by the handlers of one broadcaster (or one channel), found by that object. */
+const sharedLimits = new WeakMap<object, ClientLimits>();
+
+function limitsFor(owner: object | undefined): ClientLimits {
+  if (!owner) return createClientLimits();
+  let limits = sharedLimits.get(owner);
+  if (!limits) {
+    limits = createClientLimits();
+    sharedLimits.set(owner, limits);
+  }
+  return limits;
+}
 
 const hlsFilePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,100}\.(m3u8|ts|m4s|mp4|aac)$/;
 const mimeTypes: Record<string, string> = {
@@ -67,13 +120,29 @@ const mimeTypes: Record<string, string> = {
  * `POST /upload` (multipart), `GET /playlist`, `DELETE /playlist/:id`, `PUT /playlist/order`,
  * `DELETE /playlist`, `POST /playlist/:id/play`, `POST /stream/start|stop|pause|resume`,
  * `GET /stream/status`, `GET /events` (SSE) and `GET /hls/<file>`. Errors answer
- * `{ error: { code, message } }` with the status of `httpStatusFor` (from `@nexstream/core`). Client input never becomes a path:
- * stored names are generated, HLS names must match a strict pattern.
+ * `{ error: { code, message, retryable, details? } }` (the error's `toJSON()`) with the status of
+ * `httpStatusFor` (from `@nexstream/core`), except 408 for an upload that went idle. Client input never
+ * becomes a path: stored names are generated, HLS names must match a strict pattern, and a channel that does
+ * not exist is never created by a request.
+ *
+ * Uploads are streamed to a temp file and aborted (temp file removed, handle closed) when the client
+ * disconnects or goes idle; each client may run {@link HttpHandlerOptions.maxUploadsPerClient} at once.
  */
 export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
   const resolveChannel = (): Channel => {
     if (options.channel) return options.channel;
-    if (options.broadcaster) return options.broadcaster.channel(options.channelId ?? 'main');
+    if (options.broadcaster) {
+      const id = options.channelId ?? 'main';
+      const channel = options.broadcaster.get(id);
+      if (!channel) {
+        throw new NexStreamError(
+          NexStreamErrorCode.NotFound,
+          `channel ${JSON.stringify(id.slice(0, 80))} does not exist; create it first`,
+          { details: { reason: 'unknown-channel' } },
+        );
+      }
+      return channel;
+    }
     throw new NexStreamError(
       NexStreamErrorCode.Internal,
       'createHttpHandler needs a channel or a broadcaster',
@@ -82,6 +151,13 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
   const basePath = (options.basePath ?? '').replace(/\/+$/, '');
   const hlsPath = `/${(options.hlsPath ?? '/hls').replace(/^\/+|\/+$/g, '')}`;
   const maxJsonBytes = options.maxJsonBytes ?? 1024 * 1024;
+  const uploadIdleTimeoutMs = options.uploadIdleTimeoutMs ?? 30_000;
+  const maxUploadsPerClient = options.maxUploadsPerClient ?? 2;
+  const maxEventStreamsPerChannel = options.maxEventStreamsPerChannel ?? 100;
+  const maxEventStreamsPerClient = options.maxEventStreamsPerClient ?? 10;
+  const limits = options.clientLimits ?? limitsFor(options.broadcaster ?? options.channel);
+  const clientOf = (request: IncomingMessage): string =>
+    (options.clientId ? options.clientId(request) : request.socket?.remoteAddress) || 'unknown';
 
   return async (request, response, next) => {
     let pathname: string;
@@ -129,6 +205,10 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         response.destroy();
         return;
       }
+      // The client is gone (it disconnected mid-upload): nobody to answer.
+      if (response.destroyed || request.socket?.destroyed) return;
+      // An upload body that was not read is not worth reading: answer, then close the connection.
+      if (route === 'upload' && !request.complete) response.setHeader('Connection', 'close');
       if (request.readable) request.resume();
       sendError(response, toNexStreamError(error));
     }
@@ -153,7 +233,9 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       return async (channel, _r, response) => sendJson(response, 200, await channel.clear());
     if (method === 'PUT' && pathname === '/playlist/order') {
       return async (channel, request, response) => {
-        const body = await readJson(request, maxJsonBytes);
+        // A reorder names every item: size its limit by the playlist, so a long playlist can be reordered.
+        const size = (await channel.list()).items.length;
+        const body = await readJson(request, Math.max(maxJsonBytes, size * 64 + 4096));
         const ids = Array.isArray(body)
           ? body
           : ((body as { order?: unknown; ids?: unknown } | null)?.order ??
@@ -241,13 +323,43 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         { retryable: false, details: { maxBytes: channel.maxUploadBytes } },
       );
     }
-    const items = await new Promise<PlaylistItem[]>((resolve, reject) => {
+    const release = limits.acquire(`upload\u0000${clientOf(request)}`, maxUploadsPerClient);
+    if (!release) {
+      response.setHeader('Connection', 'close');
+      throw new NexStreamError(
+        NexStreamErrorCode.RateLimited,
+        `too many uploads at once from this client (at most ${maxUploadsPerClient}); wait for one to finish`,
+        { details: { reason: 'uploads-per-client', limit: maxUploadsPerClient } },
+      );
+    }
+    try {
+      const items = await receiveUpload(channel, request, response);
+      sendJson(response, 201, { items, item: items[0] });
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Parses the multipart body and ingests its files one at a time, all or nothing. A client that
+   * disconnects, goes idle, or sends a malformed body aborts every ingest of the request through one
+   * AbortController (temp files removed, handles closed) and undoes the files already stored; the promise
+   * settles only once all of that is done.
+   */
+  function receiveUpload(
+    channel: Channel,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<PlaylistItem[]> {
+    return new Promise<PlaylistItem[]>((resolve, reject) => {
       let parser: busboy.Busboy;
       try {
         // The ingest enforces the size limit itself; busboy only bounds the number of files and fields.
+        // File names are UTF-8 (what browsers and fetch send), not busboy's default latin1.
         parser = busboy({
           headers: request.headers,
           preservePath: true,
+          defParamCharset: 'utf8',
           limits: { files: 10, fields: 20, fieldSize: 64 * 1024 },
         });
       } catch (error) {
@@ -259,8 +371,84 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         );
         return;
       }
+      const controller = new AbortController();
       const pending: Promise<PlaylistItem>[] = [];
-      let failed = false;
+      let failure: NexStreamError | undefined;
+      let concluding = false;
+      let done = false;
+      let idleTimer: NodeJS.Timeout | undefined;
+
+      const armIdleTimer = () => {
+        clearTimeout(idleTimer);
+        if (done || request.complete) return;
+        idleTimer = setTimeout(onIdle, uploadIdleTimeoutMs);
+      };
+      const onIdle = () => {
+        if (done || concluding || request.complete) return;
+        // Paused by backpressure: the server is the slow one (an earlier file is being probed).
+        if (request.readableFlowing === false) {
+          armIdleTimer();
+          return;
+        }
+        if (!response.headersSent) response.setHeader('Connection', 'close');
+        abandon(
+          new NexStreamError(
+            NexStreamErrorCode.Timeout,
+            `the upload sent nothing for ${uploadIdleTimeoutMs} ms and was dropped; send it again`,
+            { details: { reason: 'upload-idle', idleTimeoutMs: uploadIdleTimeoutMs } },
+          ),
+        );
+      };
+      const onBodyEnd = () => clearTimeout(idleTimer);
+      const onRequestClose = () => {
+        if (!request.complete) abandon(clientGone());
+      };
+      const onResponseClose = () => {
+        if (!response.writableFinished) abandon(clientGone());
+      };
+      const detach = () => {
+        clearTimeout(idleTimer);
+        request.off('data', armIdleTimer);
+        request.off('end', onBodyEnd);
+        request.off('close', onRequestClose);
+        response.off('close', onResponseClose);
+      };
+
+      /** Stops reading the body and aborts every ingest of this request; settles once they are cleaned up. */
+      const abandon = (error: NexStreamError) => {
+        if (done || failure) return;
+        failure = error;
+        clearTimeout(idleTimer);
+        controller.abort(error);
+        request.off('data', armIdleTimer);
+        request.unpipe(parser);
+        parser.destroy();
+        conclude();
+      };
+
+      /** Waits for every ingest of the request, then answers: all stored, or none (stored ones undone). */
+      const conclude = () => {
+        if (concluding) return;
+        concluding = true;
+        Promise.allSettled(pending).then(async (results) => {
+          const rejected = results.find((result) => result.status === 'rejected');
+          const error = failure ?? (rejected as PromiseRejectedResult | undefined)?.reason;
+          if (error) {
+            for (const result of results) {
+              if (result.status === 'fulfilled')
+                await channel.removeItem(result.value.id).catch(() => undefined);
+            }
+            done = true;
+            detach();
+            reject(error);
+            return;
+          }
+          done = true;
+          detach();
+          resolve(results.map((result) => (result as PromiseFulfilledResult<PlaylistItem>).value));
+        }, reject);
+      };
+
       parser.on('file', (_field, file, info) => {
         const name = info.filename ?? '';
         if (isHostileName(name)) {
@@ -277,12 +465,14 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         }
         // One file at a time: the next one waits in busboy until this one is stored.
         const previous = pending.at(-1)?.catch(() => undefined) ?? Promise.resolve();
-        pending.push(previous.then(() => channel.ingest(file, { originalName: name })));
-        pending.at(-1)?.catch(() => undefined);
+        const ingested = previous.then(() =>
+          channel.ingest(file, { originalName: name, signal: controller.signal }),
+        );
+        ingested.catch(() => undefined);
+        pending.push(ingested);
       });
       parser.on('error', (error) => {
-        failed = true;
-        reject(
+        abandon(
           new NexStreamError(
             NexStreamErrorCode.InvalidInput,
             `malformed multipart upload: ${(error as Error).message}`,
@@ -290,31 +480,52 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         );
       });
       parser.on('close', () => {
-        if (failed) return;
+        if (failure) return;
         if (pending.length === 0) {
-          reject(new NexStreamError(NexStreamErrorCode.InvalidInput, 'upload has no file field'));
-          return;
+          failure = new NexStreamError(NexStreamErrorCode.InvalidInput, 'upload has no file field');
         }
-        Promise.allSettled(pending).then(async (results) => {
-          const rejected = results.find((result) => result.status === 'rejected');
-          if (rejected) {
-            // All or nothing: undo the files of this request that were stored.
-            for (const result of results) {
-              if (result.status === 'fulfilled')
-                await channel.removeItem(result.value.id).catch(() => undefined);
-            }
-            reject((rejected as PromiseRejectedResult).reason);
-            return;
-          }
-          resolve(results.map((result) => (result as PromiseFulfilledResult<PlaylistItem>).value));
-        }, reject);
+        conclude();
       });
+      request.on('close', onRequestClose);
+      response.on('close', onResponseClose);
+      request.once('end', onBodyEnd);
       request.pipe(parser);
+      request.on('data', armIdleTimer);
+      armIdleTimer();
     });
-    sendJson(response, 201, { items, item: items[0] });
   }
 
   async function events(channel: Channel, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const releaseChannel = limits.acquire(`events-channel\u0000${channel.id}`, maxEventStreamsPerChannel);
+    if (!releaseChannel) {
+      throw new NexStreamError(
+        NexStreamErrorCode.RateLimited,
+        `channel ${channel.id} already serves ${maxEventStreamsPerChannel} event streams; try again later`,
+        { details: { reason: 'event-streams-per-channel', limit: maxEventStreamsPerChannel } },
+      );
+    }
+    const releaseClient = limits.acquire(`events-client\u0000${clientOf(request)}`, maxEventStreamsPerClient);
+    if (!releaseClient) {
+      releaseChannel();
+      throw new NexStreamError(
+        NexStreamErrorCode.RateLimited,
+        `too many event streams from this client (at most ${maxEventStreamsPerClient}); close one first`,
+        { details: { reason: 'event-streams-per-client', limit: maxEventStreamsPerClient } },
+      );
+    }
+    try {
+      await streamEvents(channel, request, response);
+    } finally {
+      releaseChannel();
+      releaseClient();
+    }
+  }
+
+  async function streamEvents(
+    channel: Channel,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<void> {
     response.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -417,5 +628,14 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
 
 function sendError(response: ServerResponse, error: NexStreamError): void {
   const status = httpStatusFor(error.code);
-  sendJson(response, status === 499 ? 400 : status, { error: { code: error.code, message: error.message } });
+  // An upload that went idle is the client's timeout (408), not a gateway's (504).
+  const idle = (error.details as { reason?: unknown } | undefined)?.reason === 'upload-idle';
+  sendJson(response, idle ? 408 : status === 499 ? 400 : status, { error: error.toJSON() });
+}
+
+function clientGone(): NexStreamError {
+  return new NexStreamError(
+    NexStreamErrorCode.Aborted,
+    'the client disconnected before the upload was stored',
+  );
 }

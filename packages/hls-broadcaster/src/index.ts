@@ -5,7 +5,12 @@
  *
  * @packageDocumentation
  */
-export { type Broadcaster, type BroadcasterOptions, createBroadcaster } from './broadcaster.js';
+export {
+  type Broadcaster,
+  type BroadcasterOptions,
+  createBroadcaster,
+  defaultMaxChannels,
+} from './broadcaster.js';
 export type {
   Channel,
   ChannelEvents,
@@ -13,6 +18,7 @@ export type {
   ChannelStatus,
   SlateReason,
 } from './channel.js';
+export { type ClientLimits, createClientLimits, type ReleaseSlot } from './client-limits.js';
 export {
   type Decoder,
   type DecoderExit,
@@ -41,7 +47,13 @@ export {
   type IngestFileOptions,
   type IngestOptions,
   sanitizeOriginalName,
+  sweepTempFiles,
 } from './ingest.js';
+export {
+  defaultAllowedContainers,
+  isAllowedContainer,
+  mediaInputArguments,
+} from './media-input.js';
 export {
   type InstaStreamItem,
   type MediaProbe,
@@ -54,6 +66,11 @@ export {
   parseInstaStreamItems,
 } from './playlist.js';
 export { createPlaylistStore, type PlaylistLoadResult, type PlaylistStore } from './playlist-store.js';
-export { createFfprobeProber, type FfprobeProberOptions, type Prober } from './prober.js';
+export {
+  createFfprobeProber,
+  type FfprobeProberOptions,
+  type Prober,
+  type UnsupportedMediaReason,
+} from './prober.js';
 export { type ChannelProfile, defaultChannelProfile, type Rendition } from './profile.js';
 export { createRelay, lastVideoPts, type Relay, type RelayOptions, type RelayOutcome } from './relay.js';

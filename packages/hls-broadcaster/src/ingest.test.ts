@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -64,19 +64,19 @@ describe('ingest', () => {
     [
       'text that is not media',
       async () => Buffer.from('hello, this is not a video\n'.repeat(50)),
-      /not playable media/,
+      /not a video in a format this server reads/,
     ],
-    ['a zip archive named .mp4', async () => zipArchive(), /not playable media/],
-    ['an empty upload', async () => Buffer.alloc(0), /empty \(0 bytes\)/],
+    ['a zip archive named .mp4', async () => zipArchive(), /not a video in a format this server reads/],
+    ['an empty upload', async () => Buffer.alloc(0), /the file is empty \(0 bytes\)/],
     [
       'a truncated MP4',
       async () => truncatedCopy(await sampleMedia('h264-aac-mp4', { durationS: 4, width: 320, height: 180 })),
-      /damaged or truncated|Invalid data|moov/,
+      /damaged or truncated/,
     ],
     [
       'an MP4 with garbage after its header',
       async () => (await import('node:fs/promises')).readFile(await sampleMedia('corrupt-mp4')),
-      /not playable media/,
+      /damaged or truncated/,
     ],
     [
       'an audio-only file',
@@ -90,6 +90,7 @@ describe('ingest', () => {
       .ingest(Readable.from([body]), { originalName: 'x.mp4' })
       .catch((error: unknown) => error);
     expect(failure).toMatchObject({ code: 'NXS_UNSUPPORTED_MEDIA', message: expect.stringMatching(reason) });
+    expect((failure as Error).message).toMatch(/^"x\.mp4" is not a video this server can play: /);
     expect(await leftovers()).toEqual([]);
   });
 
@@ -111,6 +112,16 @@ describe('ingest', () => {
     setTimeout(() => controller.abort(), 50);
     await expect(pending).rejects.toMatchObject({ code: 'NXS_ABORTED' });
     expect(await leftovers()).toEqual([]);
+  });
+
+  it('sweeps the temp files a crash left, and nothing else', async () => {
+    await mkdir(join(root, 'tmp'), { recursive: true });
+    await writeFile(join(root, 'tmp', 'upload-6f1c0c2e-2b7a-4c51-a1f3-9a0e5b7d3c21.part'), 'half an upload');
+    await writeFile(join(root, 'tmp', 'keep.txt'), 'not ours');
+    expect(await ingest.sweep()).toBe(1);
+    expect(await readdir(join(root, 'tmp'))).toEqual(['keep.txt']);
+    await rm(join(root, 'tmp'), { recursive: true });
+    expect(await ingest.sweep()).toBe(0);
   });
 
   it('sanitizes display names without ever producing a path', () => {

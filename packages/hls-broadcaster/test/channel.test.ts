@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { childProcessIds, sampleMedia } from '@nexstream/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Broadcaster, createBroadcaster } from '../src/broadcaster.js';
 import type { ChannelEvents } from '../src/channel.js';
+import { writeHostilePlaylists } from './support/hostile-playlists.js';
 import { parseMediaPlaylist } from './support/live-playlist.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -98,6 +99,61 @@ describe('channel (real ffmpeg)', () => {
     await expect(channel.start()).resolves.toMatchObject({ state: expect.any(String) });
     await expect(channel.start()).rejects.toMatchObject({ code: 'NXS_CONFLICT' });
   }, 90_000);
+
+  it('never plays an HLS playlist an older version stored as an item: the decoder refuses it and the slate shows', async () => {
+    const clip = await sampleMedia('h264-aac-mp4', { durationS: 4, width: 320, height: 180 });
+    const attack = await writeHostilePlaylists(dataDir, clip);
+    const folder = join(dataDir, 'channels', 'legacy');
+    await mkdir(join(folder, 'media'), { recursive: true });
+    const id = '0b8f7a52-5b1e-4c55-9d1a-3c1f2e4d5a6b';
+    await copyFile(attack.hlsPath, join(folder, 'media', `${id}.mp4`));
+    const item = {
+      id,
+      filename: `${id}.mp4`,
+      originalName: 'x.mp4',
+      sizeBytes: 100,
+      durationMs: 4000,
+      // What an older version recorded for the playlist it accepted.
+      probe: {
+        container: 'hls',
+        durationMs: 4000,
+        videoCodec: 'h264',
+        width: 320,
+        height: 180,
+        fps: 25,
+        audioChannels: 2,
+        audioSampleRateHz: 48000,
+      },
+      addedAt: new Date().toISOString(),
+    };
+    await writeFile(
+      join(folder, 'playlist.json'),
+      JSON.stringify({
+        version: 1,
+        items: [item],
+        currentId: id,
+        loop: true,
+        revision: 1,
+        updatedAt: item.addedAt,
+      }),
+    );
+    const channel = broadcaster.get('legacy');
+    expect(channel).toBeDefined();
+    const events = record('legacy');
+    await channel?.start();
+    while (channel?.status().state !== 'slate') await sleep(50);
+    const failed = events.find((event) => event.type === 'item-failed')
+      ?.payload as ChannelEvents['item-failed'];
+    expect(failed.item.id).toBe(id);
+    expect(failed.reason).toMatch(/Format not on whitelist/);
+    expect(
+      events.some(
+        (event) => event.type === 'item-ended' && (event.payload as { reason: string }).reason === 'finished',
+      ),
+    ).toBe(false);
+    expect(channel?.status().slateReason).toBe('failing');
+    await channel?.stop();
+  });
 
   it('reports a corrupt playlist file, keeps it as a backup, and runs many channels side by side', async () => {
     const folder = join(dataDir, 'channels', 'corrupt');

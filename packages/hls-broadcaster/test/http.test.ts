@@ -63,6 +63,7 @@ describe('HTTP handler (plain node:http)', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'nxs-http-'));
     clip = await sampleMedia('h264-aac-mp4', { durationS: 4, width: 320, height: 180, fps: 25 });
     const broadcaster = createBroadcaster(broadcasterOptions());
+    await broadcaster.create('main');
     const handler = createHttpHandler({
       broadcaster,
       basePath: '/tv',
