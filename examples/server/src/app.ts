@@ -4,6 +4,7 @@ import { channelRoutes } from './channel-routes.js';
 import { deliveryRoutes } from './delivery-routes.js';
 import { errorMiddleware } from './http.js';
 import { registryRoutes } from './registry-routes.js';
+import { hostGuard, originGuard } from './request-guards.js';
 import { resolveRoutes, type StreamTracker } from './resolve-routes.js';
 import type { Services } from './services.js';
 import { staticRoutes } from './static-files.js';
@@ -17,6 +18,8 @@ export function createApp(services: Services, streams: StreamTracker, selfUrl: (
   const app = express();
   app.disable('x-powered-by');
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
+  // Before anything else: a request for another host name (DNS rebinding) gets nothing, not even a file.
+  app.use(hostGuard(config));
   app.use((request, response, next) => {
     const started = performance.now();
     response.on('finish', () => {
@@ -33,7 +36,14 @@ export function createApp(services: Services, streams: StreamTracker, selfUrl: (
     response.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  app.use('/api', express.json({ limit: config.maxJsonBytes }));
+  app.use(originGuard(config));
+  const json = express.json({ limit: config.maxJsonBytes });
+  // A playlist reorder names every item: the broadcaster reads that body itself, with a limit sized by the
+  // playlist's item count (a 10,000-item reorder is ~400 KB), so it is not parsed here.
+  const reorderPath = /^\/channels\/[^/]+\/playlist\/order$/;
+  app.use('/api', (request, response, next) =>
+    reorderPath.test(request.path) ? next() : json(request, response, next),
+  );
   app.get('/api/health', (_request, response) => {
     response.json({ ok: true, fixtures: config.fixtures, openStreams: streams.size });
   });

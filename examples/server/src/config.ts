@@ -44,6 +44,30 @@ export interface ServerConfig {
   maxUploadBytes: number;
   /** Largest JSON body, in bytes. `NEXSTREAM_MAX_JSON_KB`, default 64. */
   maxJsonBytes: number;
+  /**
+   * Host names (the `Host` header, without its port) answered besides `localhost`, `127.0.0.1` and `[::1]`:
+   * `NEXSTREAM_ALLOWED_HOSTS`, comma-separated; `.example.com` also allows its subdomains; `*` allows any.
+   * A loopback-bound server answers only those names (no DNS rebinding); a server bound elsewhere checks
+   * them when the list is set.
+   */
+  allowedHosts: string[];
+  /**
+   * Other sites' origins (`https://app.example.com`) whose pages may call the changing routes (uploads,
+   * channel control, resolve, seed, plan). `NEXSTREAM_ALLOWED_ORIGINS`, comma-separated; default none.
+   */
+  allowedOrigins: string[];
+  /** Channels created at start (`NEXSTREAM_CHANNELS`, comma-separated, default `main`; empty for none). */
+  channels: string[];
+  /** Most channels the server holds. `NEXSTREAM_MAX_CHANNELS`, default 100. */
+  maxChannels: number;
+  /** An upload body that sends nothing for this long is aborted, in ms. `NEXSTREAM_UPLOAD_IDLE_MS`, default 30 000. */
+  uploadIdleTimeoutMs: number;
+  /** Uploads one client (IP) may run at once. `NEXSTREAM_MAX_UPLOADS_PER_CLIENT`, default 2. */
+  maxUploadsPerClient: number;
+  /** Open channel event streams per client (IP). `NEXSTREAM_MAX_EVENT_STREAMS_PER_CLIENT`, default 10. */
+  maxEventStreamsPerClient: number;
+  /** Open event streams per channel. `NEXSTREAM_MAX_EVENT_STREAMS_PER_CHANNEL`, default 100. */
+  maxEventStreamsPerChannel: number;
   /** Estimates under this go to the browser muxer, in bytes. `NEXSTREAM_EDGE_THRESHOLD_MB`, default 400. */
   edgeThresholdBytes: number;
   /** How long a resolution outlives its closed SSE stream, waiting for a reconnect, in ms. `NEXSTREAM_RESOLVE_GRACE_MS`, default 0. */
@@ -93,6 +117,14 @@ function rateLimit(
   return { limit: Number(match[1]), windowMs: Number(match[2]) * 1000 };
 }
 
+/** A comma-separated setting as a list (empty entries dropped). */
+function list(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
 function trustProxy(raw: string | undefined): ServerConfig['trustProxy'] {
   if (!raw?.trim()) return undefined;
   if (raw === 'true') return true;
@@ -118,10 +150,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: env.NEXSTREAM_HOST?.trim() || '127.0.0.1',
     dataDir,
     tunnelTtlMs: integer(env, 'NEXSTREAM_TUNNEL_TTL_MS', 3_600_000),
-    mediaHosts: (env.NEXSTREAM_MEDIA_HOSTS?.trim() || '*.googlevideo.com')
-      .split(',')
-      .map((host) => host.trim())
-      .filter(Boolean),
+    mediaHosts: list(env.NEXSTREAM_MEDIA_HOSTS?.trim() || '*.googlevideo.com'),
     fixtures: env.NEXSTREAM_FIXTURES === '1' || env.NEXSTREAM_FIXTURES === 'true',
     webDir: resolve(
       env.NEXSTREAM_WEB_DIR?.trim() || fileURLToPath(new URL('../../web/dist', import.meta.url)),
@@ -134,6 +163,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     maxUploadBytes: integer(env, 'NEXSTREAM_MAX_UPLOAD_MB', 2048) * 1024 * 1024,
     maxJsonBytes: integer(env, 'NEXSTREAM_MAX_JSON_KB', 64) * 1024,
+    allowedHosts: list(env.NEXSTREAM_ALLOWED_HOSTS).map((host) => host.toLowerCase()),
+    allowedOrigins: list(env.NEXSTREAM_ALLOWED_ORIGINS).map((origin) => origin.replace(/\/+$/, '')),
+    channels: env.NEXSTREAM_CHANNELS === undefined ? ['main'] : list(env.NEXSTREAM_CHANNELS),
+    maxChannels: integer(env, 'NEXSTREAM_MAX_CHANNELS', 100),
+    uploadIdleTimeoutMs: integer(env, 'NEXSTREAM_UPLOAD_IDLE_MS', 30_000),
+    maxUploadsPerClient: integer(env, 'NEXSTREAM_MAX_UPLOADS_PER_CLIENT', 2),
+    maxEventStreamsPerClient: integer(env, 'NEXSTREAM_MAX_EVENT_STREAMS_PER_CLIENT', 10),
+    maxEventStreamsPerChannel: integer(env, 'NEXSTREAM_MAX_EVENT_STREAMS_PER_CHANNEL', 100),
     edgeThresholdBytes: integer(env, 'NEXSTREAM_EDGE_THRESHOLD_MB', 400) * 1_000_000,
     resolveGraceMs: integer(env, 'NEXSTREAM_RESOLVE_GRACE_MS', 0),
     heartbeatMs: integer(env, 'NEXSTREAM_HEARTBEAT_MS', 15_000),
@@ -151,6 +188,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value?.trim()) (config as unknown as Record<string, string>)[key] = value.trim();
+  }
+  for (const origin of config.allowedOrigins) {
+    let parsed: string | undefined;
+    try {
+      parsed = new URL(origin).origin;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed !== origin) {
+      throw invalid('NEXSTREAM_ALLOWED_ORIGINS', origin, 'origins such as https://app.example.com (no path)');
+    }
   }
   const proxy = trustProxy(env.NEXSTREAM_TRUST_PROXY);
   if (proxy !== undefined) config.trustProxy = proxy;

@@ -1,7 +1,7 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { DefaultEnginesOptions, RaceTimings } from '@nexstream/resolver';
+import { type DefaultEnginesOptions, defaultYoutubeExtractors, type RaceTimings } from '@nexstream/resolver';
 
 /** The offline world of fixtures mode: stand-ins for the metadata services and for YouTube's CDN. */
 export interface FixtureWorld {
@@ -13,7 +13,7 @@ export interface FixtureWorld {
   readonly engines: DefaultEnginesOptions;
   /** Short race timings so the demo settles in seconds. */
   readonly timings: Partial<RaceTimings>;
-  /** Hosts the tunnel may fetch from (loopback). */
+  /** Hosts the tunnel may fetch from: the media origin's `127.0.0.1:<port>` and nothing else. */
   readonly mediaHosts: string[];
   /** The Spotify link the fixtures answer for (shown in the README and used by the tests). */
   readonly spotifyTrackLink: string;
@@ -144,11 +144,16 @@ export async function startFixtureWorld(options: {
         gemini: false,
         youtube: {
           env: noKeys,
+          // The fixture search page and its DASH manifest are read by yt-dlp's generic and html5 extractors;
+          // YouTube links still go to the YouTube extractor (and fail offline). Overrides are YouTube ids only,
+          // so no client text reaches these extractors.
+          extractors: [...defaultYoutubeExtractors, 'generic', 'html5'],
           searchTarget: (query: string) => `${replay.url}/youtube/results?q=${encodeURIComponent(query)}`,
         },
       },
       timings: { tier1DelayMs: 300, tier2DelayMs: 600, graceMs: 1500 },
-      mediaHosts: ['127.0.0.1'],
+      // Exactly the media origin (host and port): no other local service is reachable through the tunnel.
+      mediaHosts: [new URL(origin.url).host],
       spotifyTrackLink: fixtureSpotifyTrackLink,
       async close() {
         await Promise.allSettled([replay.close(), origin.close()]);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { NexStreamError, NexStreamErrorCode, type NexStreamEvent, type TrackMetadata } from '@nexstream/core';
 import { createSseReplayBuffer, createSseStream, type SseStream } from '@nexstream/core/node';
-import type { ResolutionSession, SeedSession } from '@nexstream/resolver';
+import { parseOverride, type ResolutionSession, type SeedSession } from '@nexstream/resolver';
 import { type Router as ExpressRouter, Router } from 'express';
 import { requireKey, route } from './http.js';
 import { publicMedia } from './media-store.js';
@@ -119,6 +119,8 @@ export function resolveRoutes(services: Services, streams: StreamTracker): Expre
     route((request, response) => {
       const input = typeof request.query.input === 'string' ? request.query.input : '';
       const override = typeof request.query.override === 'string' ? request.query.override : undefined;
+      // A YouTube video or nothing: refused with a JSON 400 before a stream opens or a process starts.
+      if (override !== undefined && override.trim() !== '') parseOverride(override);
       const nonce = typeof request.query.stream === 'string' ? request.query.stream.slice(0, 100) : undefined;
       const streamId = nonce ? `resolve:${nonce}` : `resolve:${randomUUID()}`;
       const reconnecting = request.headers['last-event-id'] !== undefined;
@@ -138,7 +140,7 @@ export function resolveRoutes(services: Services, streams: StreamTracker): Expre
       }
 
       const stream = open(request, response, streamId);
-      const session = services.resolver.resolve(input, override ? { override } : {});
+      const session = services.resolver.resolve(input, override?.trim() ? { override } : {});
       const job: ResolveJob = { session, stream, finished: false };
       jobs.set(streamId, job);
       streams.addWork(session);

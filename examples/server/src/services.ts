@@ -99,7 +99,12 @@ export async function createServices(config: ServerConfig, logger: Logger): Prom
           // Unverified matches are not in the registry: extract them again directly.
           const { stored } = await media.format(mediaId, formatId);
           if (!extractor) throw error;
-          const { media: fresh } = await extractor.doExtract({ url: stored.media.pageUrl, signal });
+          // By video id when it is a YouTube video; yt-dlp reads YouTube only, whatever the URL.
+          const videoId = /^youtube:([A-Za-z0-9_-]{11})$/.exec(mediaId)?.[1];
+          const { media: fresh } = await extractor.doExtract({
+            ...(videoId ? { id: videoId } : { url: stored.media.pageUrl }),
+            signal,
+          });
           media.remember({ ...fresh, id: mediaId }, stored.track);
         }
         return target(mediaId, formatId);
@@ -111,8 +116,14 @@ export async function createServices(config: ServerConfig, logger: Logger): Prom
       },
     });
     closers.unshift(() => tunnel.close());
-    const broadcaster = createBroadcaster({ dataDir: config.dataDir, maxUploadBytes: config.maxUploadBytes });
+    const broadcaster = createBroadcaster({
+      dataDir: config.dataDir,
+      maxUploadBytes: config.maxUploadBytes,
+      maxChannels: config.maxChannels,
+    });
     closers.unshift(() => broadcaster.close());
+    // The configured channels exist from the start (and come back after a restart); others only when created.
+    for (const id of config.channels) await broadcaster.create(id);
 
     let closed: Promise<void> | undefined;
     return {

@@ -88,6 +88,9 @@ export function ChannelPage() {
   const [uploads, setUploads] = useState<Upload | null>(null);
   const [dragging, setDragging] = useState<string | null>(null);
   const [dropActive, setDropActive] = useState(false);
+  // Bumped after the channel is created, to load it again.
+  const [generation, setGeneration] = useState(0);
+  const missing = error?.code === 'NXS_NOT_FOUND' && snapshot === null;
   const video = useRef<HTMLVideoElement | null>(null);
   const hls = useRef<Hls | null>(null);
   const fileInput = useRef<HTMLInputElement | null>(null);
@@ -102,26 +105,50 @@ export function ChannelPage() {
     }
   }, []);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `generation` reloads the channel after it was created
   useEffect(() => {
-    void run(async () => setSnapshot(await api<Snapshot>(`${base}/playlist`)));
-    const events = new EventSource(`${base}/events`);
-    events.addEventListener('status', (message) =>
-      setStatus(JSON.parse((message as MessageEvent).data) as Status),
-    );
-    const refreshStatus = () => void api<Status>(`${base}/stream/status`).then(setStatus, () => {});
-    events.addEventListener('state-changed', refreshStatus);
-    events.addEventListener('item-started', refreshStatus);
-    events.addEventListener('playlist-changed', (message) => {
-      setSnapshot((JSON.parse((message as MessageEvent).data) as { snapshot: Snapshot }).snapshot);
-    });
-    events.addEventListener('stats', (message) => {
-      const stats = JSON.parse((message as MessageEvent).data) as NonNullable<Status['encoder']['stats']>;
-      setStatus((previous) =>
-        previous ? { ...previous, encoder: { ...previous.encoder, stats } } : previous,
+    setSnapshot(null);
+    const follow = (): EventSource => {
+      const events = new EventSource(`${base}/events`);
+      events.addEventListener('status', (message) =>
+        setStatus(JSON.parse((message as MessageEvent).data) as Status),
       );
+      const refreshStatus = () => void api<Status>(`${base}/stream/status`).then(setStatus, () => {});
+      events.addEventListener('state-changed', refreshStatus);
+      events.addEventListener('item-started', refreshStatus);
+      events.addEventListener('playlist-changed', (message) => {
+        setSnapshot((JSON.parse((message as MessageEvent).data) as { snapshot: Snapshot }).snapshot);
+      });
+      events.addEventListener('stats', (message) => {
+        const stats = JSON.parse((message as MessageEvent).data) as NonNullable<Status['encoder']['stats']>;
+        setStatus((previous) =>
+          previous ? { ...previous, encoder: { ...previous.encoder, stats } } : previous,
+        );
+      });
+      return events;
+    };
+    // A channel exists only once created: ask for its playlist before opening its event stream.
+    const loaded = run(async () => {
+      const playlist = await api<Snapshot>(`${base}/playlist`);
+      setSnapshot(playlist);
+      return playlist;
     });
-    return () => events.close();
-  }, [base, run]);
+    let stream: EventSource | undefined;
+    let closed = false;
+    void loaded.then((playlist) => {
+      if (playlist && !closed) stream = follow();
+    });
+    return () => {
+      closed = true;
+      stream?.close();
+    };
+  }, [base, run, generation]);
+
+  const createChannel = () =>
+    void run(async () => {
+      await api(`/api/channels`, { method: 'POST', body: JSON.stringify({ id: channelId }) });
+      setGeneration((value) => value + 1);
+    });
 
   const live = status?.state === 'playing' || status?.state === 'paused' || status?.state === 'slate';
   useEffect(() => {
@@ -268,12 +295,20 @@ export function ChannelPage() {
         </div>
       </div>
 
-      {error && (
+      {error && !missing && (
         <p className="error" role="alert">
           {describeError(error)}{' '}
           <span className="detail">
             ({error.code}: {error.message})
           </span>
+        </p>
+      )}
+      {missing && (
+        <p className="error" role="alert">
+          There is no channel “{channelId}” yet.{' '}
+          <button type="button" onClick={createChannel}>
+            Create channel {channelId}
+          </button>
         </p>
       )}
 

@@ -139,6 +139,7 @@ export {
 export {
   createResolver,
   defaultSourceEngines,
+  parseOverride,
   type Resolution,
   type ResolutionRequest,
   type ResolutionRunner,
