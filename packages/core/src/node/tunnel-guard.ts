@@ -125,7 +125,9 @@ export function createTunnelGuard(options: TunnelGuardOptions = {}): TunnelGuard
   function hostAllowed(hostname: string, port: number, defaultPort: number): boolean {
     return allowedHosts.some(
       ({ host: pattern, port: allowedPort }) =>
-        (allowedPort === '*' || allowedPort === port || (allowedPort === 'default' && port === defaultPort)) &&
+        (allowedPort === '*' ||
+          allowedPort === port ||
+          (allowedPort === 'default' && port === defaultPort)) &&
         (pattern.startsWith('*.')
           ? hostname.endsWith(pattern.slice(1)) && hostname.length > pattern.length - 1
           : hostname === pattern),
