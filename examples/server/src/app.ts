@@ -22,6 +22,8 @@ export function createApp(services: Services, streams: StreamTracker, selfUrl: (
   app.use(hostGuard(config));
   app.use((request, response, next) => {
     const started = performance.now();
+    // Read now: once a refused body's connection is closed the socket (and so `request.ip`) is gone.
+    const ip = request.ip;
     response.on('finish', () => {
       if (request.headers['x-nexstream-internal'] === services.internalToken) return;
       const level = response.statusCode >= 500 ? 'warn' : request.path.startsWith('/api/') ? 'info' : 'debug';
@@ -30,7 +32,7 @@ export function createApp(services: Services, streams: StreamTracker, selfUrl: (
         path: request.originalUrl,
         status: response.statusCode,
         durationMs: Math.round(performance.now() - started),
-        ip: request.ip,
+        ip,
       });
     });
     response.setHeader('X-Content-Type-Options', 'nosniff');

@@ -30,7 +30,7 @@ export function channelRoutes(services: Services): ExpressRouter {
         channelId: id,
         authorize,
         maxJsonBytes: config.maxJsonBytes,
-        clientId: (request) => (request as Request).ip ?? request.socket.remoteAddress ?? 'unknown',
+        clientId: (request) => (request as Request).ip ?? request.socket?.remoteAddress ?? 'unknown',
         uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
         maxUploadsPerClient: config.maxUploadsPerClient,
         maxEventStreamsPerClient: config.maxEventStreamsPerClient,

@@ -207,8 +207,8 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       }
       // The client is gone (it disconnected mid-upload): nobody to answer.
       if (response.destroyed || request.socket?.destroyed) return;
-      // An upload body that was not read is not worth reading: answer, then close the connection.
-      if (route === 'upload' && !request.complete) response.setHeader('Connection', 'close');
+      // A body left unread (an upload refused early, an oversized JSON body) is not drained: the connection closes.
+      if (!request.complete) response.setHeader('Connection', 'close');
       if (request.readable) request.resume();
       sendError(response, toNexStreamError(error));
     }
@@ -600,15 +600,37 @@ function applyCors(
 async function readJson(request: IncomingMessage, maxBytes: number): Promise<unknown> {
   const parsed = (request as IncomingMessage & { body?: unknown }).body;
   if (parsed !== undefined && typeof parsed === 'object' && !Buffer.isBuffer(parsed)) return parsed;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) {
-      throw new NexStreamError(NexStreamErrorCode.TooLarge, `JSON body is larger than ${maxBytes} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
+  // Listeners, not `for await`: leaving a `for await` early destroys the request (and its socket) before the
+  // 413 is sent; here the rest of an oversized body is left to the error path, which answers and closes.
+  const chunks = await new Promise<Buffer[]>((resolve, reject) => {
+    const received: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        cleanup();
+        reject(new NexStreamError(NexStreamErrorCode.TooLarge, `JSON body is larger than ${maxBytes} bytes`));
+        return;
+      }
+      received.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(received);
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    request.on('data', onData);
+    request.once('end', onEnd);
+    request.once('error', onError);
+  });
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
   } catch {
