@@ -481,11 +481,8 @@ export function createResolver(options: ResolverOptions): Resolver {
       settledMs: settled.settledMs,
       elapsedMs: 0,
     };
+    const method = verificationMethodOf(candidate, score, settled.authority, settled.track.durationMs);
     // A video the caller named (override) is used as asked but never verified: only the race's own pick is.
-    const method =
-      settled.via === 'race'
-        ? verificationMethodOf(candidate, score, settled.authority, settled.track.durationMs)
-        : undefined;
     if (method && settled.authority && settled.via === 'race') {
       const built = buildVerifiedMatch({
         track: settled.track,
