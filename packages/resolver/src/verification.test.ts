@@ -79,14 +79,16 @@ describe('race grade and verification', () => {
     expect(verificationMethodOf(isrcHit, score, authority, track.durationMs)).toBe('isrc-search');
   });
 
+  /** The art track's media as yt-dlp's YouTube extractor gives it (formats left out). */
+  const media = {
+    id: videos.artTrack.mediaId,
+    platform: 'youtube' as const,
+    pageUrl: videos.artTrack.url,
+    title: videos.artTrack.title,
+    formats: [],
+  };
+
   it('builds the registry match, or returns the registry checks that refused it', () => {
-    const media = {
-      id: videos.artTrack.mediaId,
-      platform: 'youtube' as const,
-      pageUrl: videos.artTrack.url,
-      title: videos.artTrack.title,
-      formats: [],
-    };
     const built = buildVerifiedMatch({
       track,
       authority,
@@ -108,13 +110,6 @@ describe('race grade and verification', () => {
   });
 
   it('never verifies a video the caller picked, nor a page that was not read by the YouTube extractor', () => {
-    const media = {
-      id: videos.artTrack.mediaId,
-      platform: 'youtube' as const,
-      pageUrl: videos.artTrack.url,
-      title: videos.artTrack.title,
-      formats: [],
-    };
     const parts = { track, authority, method: 'art-track' as const, media, candidate: videos.artTrack };
     // @ts-expect-error: the type admits only the race's own pick.
     const picked = buildVerifiedMatch({ ...parts, via: 'override' });
