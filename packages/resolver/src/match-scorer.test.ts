@@ -442,3 +442,124 @@ describe('evaluation set', () => {
     expect(report.overall.precision_at_1).toBeGreaterThan(report.overall.baseline_precision_at_1);
   });
 });
+
+describe('general rules: credits, renditions, remasters, ties', () => {
+  const withGuest: TrackMetadata = {
+    title: 'Stay (feat. Guest Singer)',
+    artists: ['Lead Artist', 'Guest Singer'],
+    album: 'First Light',
+    durationMs: 200_000,
+    ids: {},
+  };
+  const artTrack = (title: string, artists: string[], album: string, id = 'ARTTRACK001'): MatchCandidate => ({
+    id,
+    title,
+    channel: `${artists[0]} - Topic`,
+    durationMs: 200_000,
+    artTrack: { title, artists, album },
+  });
+
+  it('reads a title that names a subset of the credits as another version, whatever the services credit', () => {
+    const solo = artTrack('Stay (just Lead Artist)', ['Lead Artist'], 'First Light (Deluxe)', 'SOLO0000000');
+    const creditedLeadOnly = artTrack('Stay (feat. Guest Singer)', ['Lead Artist'], 'First Light');
+    const [best, second] = rankCandidates(withGuest, [solo, creditedLeadOnly]);
+    expect(best?.candidate.id).toBe('ARTTRACK001');
+    expect(meetsGrade(best!.grade, 'exact')).toBe(true);
+    expect(second?.parts['penalty:solo']).toBeLessThan(0);
+    for (const descriptor of ['Lead Artist only', 'solo', 'without Guest Singer', 'sin Guest Singer']) {
+      const other = scoreCandidate(
+        withGuest,
+        video(`Lead Artist - Stay (${descriptor})`, { durationMs: 200_000 }),
+      );
+      expect(other.parts['penalty:solo'], descriptor).toBeLessThan(0);
+    }
+  });
+
+  it('treats a guest the credits drop as the same recording only on the same release', () => {
+    const sameRelease = scoreCandidate(withGuest, artTrack('Stay', ['Lead Artist'], 'First Light'));
+    expect(sameRelease.parts['penalty:missing-artist']).toBeUndefined();
+    const otherRelease = scoreCandidate(withGuest, artTrack('Stay', ['Lead Artist'], 'Stay - Single'));
+    expect(otherRelease.parts['penalty:missing-artist']).toBeLessThan(0);
+    const leadMissing = scoreCandidate(withGuest, artTrack('Stay', ['Guest Singer'], 'First Light'));
+    expect(leadMissing.parts['penalty:missing-artist']).toBeLessThan(0);
+  });
+
+  it('takes credits that differ by a numeric suffix for the same artist', () => {
+    const track: TrackMetadata = {
+      title: 'Night Drive',
+      artists: ['Nova 2115'],
+      durationMs: 200_000,
+      ids: {},
+    };
+    const result = scoreCandidate(track, artTrack('Night Drive', ['Nova'], 'Night Drive'));
+    expect(result.parts.artist).toBeGreaterThanOrEqual(0.9);
+    expect(meetsGrade(result.grade, 'strong')).toBe(true);
+    const unrelated: TrackMetadata = { ...track, artists: ['Daft Punk'] };
+    expect(
+      scoreCandidate(unrelated, video('Night Drive', { channel: 'Daft', durationMs: 200_000 })).parts.artist,
+    ).toBeLessThan(0.9);
+  });
+
+  it.each([
+    ['16-Bit Sega Genesis Emulation'],
+    ['8-bit version'],
+    ['Chiptune'],
+    ['Music Box'],
+    ['Piano Cover'],
+    ['Lofi'],
+    ['Karaoke Version'],
+    ['现场版'],
+  ])('reads "(%s)" as another rendition', (descriptor) => {
+    const result = scoreCandidate(hello, video(`Adele - Hello (${descriptor})`));
+    expect(meetsGrade(result.grade, 'strong'), descriptor).toBe(false);
+  });
+
+  it('reads "<year> Master" as a remaster', () => {
+    const track: TrackMetadata = { ...hello, title: 'Hello - 2011 Remaster' };
+    const result = scoreCandidate(track, video('Adele - Hello (2017 Master)'));
+    expect(result.parts['penalty:remaster-conflict']).toBeLessThan(0);
+    expect(scoreCandidate(track, video('Adele - Master of Hello')).parts['penalty:remaster-conflict']).toBe(
+      undefined,
+    );
+  });
+
+  it('lets an art track whose artist is in another script reach exact when title, album and duration agree', () => {
+    const track: TrackMetadata = {
+      title: 'Lemon',
+      artists: ['Kenshi Yonezu'],
+      album: 'Lemon',
+      durationMs: 255_000,
+      ids: {},
+    };
+    const candidate = artTrack('Lemon', ['米津玄師'], 'Lemon');
+    const result = scoreCandidate(track, { ...candidate, durationMs: 256_000 });
+    expect(result.grade).toBe('exact');
+    expect(result.reasons[0]).toMatch(/another script/);
+    // Another album: still only fuzzy.
+    expect(
+      scoreCandidate(track, {
+        ...candidate,
+        durationMs: 256_000,
+        artTrack: { ...candidate.artTrack!, album: 'Bootleg' },
+      }).grade,
+    ).toBe('fuzzy');
+  });
+
+  it('does not tie at the top: the art track on the track’s own album outranks one on a compilation', () => {
+    const track: TrackMetadata = { ...hello, album: '25' };
+    const original = {
+      ...artTrack('Hello', ['Adele'], '25', 'ORIGINAL000'),
+      durationMs: 295_000,
+      viewCount: 1_000,
+    };
+    const compilation = {
+      ...artTrack('Hello', ['Adele'], 'Now That’s What I Call Music! 93', 'COMPILATION'),
+      durationMs: 295_000,
+      viewCount: 1_000,
+    };
+    const [best, second] = rankCandidates(track, [compilation, original]);
+    expect(best?.candidate.id).toBe('ORIGINAL000');
+    expect(best!.score).toBeGreaterThan(second!.score);
+    expect(best!.score).toBeGreaterThan(1 - 1e-9);
+  });
+});

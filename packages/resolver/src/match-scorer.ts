@@ -146,6 +146,7 @@ export type VersionTag =
   | 'demo'
   | 'not-the-song'
   | 'radio-edit'
+  | 'solo'
   | 'alternate';
 
 const phrase = (...words: string[]) => new RegExp(`(?:^| )(?:${words.join('|')})(?= |$)`);
@@ -169,7 +170,18 @@ const versionPatterns: ReadonlyArray<readonly [VersionTag, RegExp]> = [
       '라이브',
       'концерт',
       'живое выступление',
+      'лайв',
+      'na zywo',
+      'koncert',
       'लाइव',
+      '现场',
+      '現場',
+      '现场版',
+      '現場版',
+      'live版',
+      'הופעה חיה',
+      'מופע חי',
+      'مباشر',
     ),
   ],
   [
@@ -178,7 +190,35 @@ const versionPatterns: ReadonlyArray<readonly [VersionTag, RegExp]> = [
       'cover',
       'covers',
       'covered by',
+      'cover version',
       'tribute',
+      'tribute to',
+      'in the style of',
+      'made famous by',
+      'originally performed by',
+      '8 bit',
+      '8bit',
+      '16 bit',
+      '16bit',
+      '32 bit',
+      'chiptune',
+      'chip tune',
+      'emulation',
+      'midi',
+      'music box',
+      'orgel',
+      'オルゴール',
+      'piano cover',
+      'guitar cover',
+      'violin cover',
+      'cello cover',
+      'ukulele cover',
+      'drum cover',
+      'bass cover',
+      'vocal cover',
+      '翻唱',
+      'קאבר',
+      'كوفر',
       'parody',
       'parodie',
       'пародия',
@@ -191,11 +231,38 @@ const versionPatterns: ReadonlyArray<readonly [VersionTag, RegExp]> = [
   ],
   [
     'karaoke',
-    phrase('karaoke', 'カラオケ', '노래방', 'караоке', 'sing along', 'backing track', 'minus one', 'минус'),
+    phrase(
+      'karaoke',
+      'カラオケ',
+      '노래방',
+      'караоке',
+      'karaoke version',
+      'sing along',
+      'singalong',
+      'backing track',
+      'minus one',
+      'минус',
+      '伴奏',
+      'كاريوكي',
+      'קריוקי',
+    ),
   ],
   [
     'instrumental',
-    phrase('instrumental', 'inst', 'off vocal', 'オフボーカル', 'no vocals', 'without vocals', 'type beat'),
+    phrase(
+      'instrumental',
+      'inst',
+      'off vocal',
+      'オフボーカル',
+      'no vocals',
+      'without vocals',
+      'type beat',
+      '纯音乐',
+      '純音樂',
+      'инструментал',
+      'instrumentalna',
+      '반주',
+    ),
   ],
   ['acapella', phrase('acapella', 'a cappella', 'acappella', 'a capella', 'vocals only', 'vocal only')],
   [
@@ -213,10 +280,16 @@ const versionPatterns: ReadonlyArray<readonly [VersionTag, RegExp]> = [
       'リミックス',
       '리믹스',
       'ремикс',
+      'ريمكس',
+      'רמיקס',
+      'lofi',
+      'lo fi',
+      'lofi remix',
+      'tiktok version',
     ),
   ],
-  ['sped-up', phrase('sped up', 'speed up', 'spedup', 'speedup', 'sped')],
-  ['slowed', phrase('slowed', 'slowed down', 'daycore')],
+  ['sped-up', phrase('sped up', 'speed up', 'spedup', 'speedup', 'sped', 'nightcore version', '加速版')],
+  ['slowed', phrase('slowed', 'slowed down', 'daycore', 'slowed reverb', '降速版')],
   ['nightcore', phrase('nightcore')],
   ['8d', phrase('8d', '8d audio', '16d', '9d')],
   ['reverb', phrase('reverb', 'reverbed')],
@@ -260,6 +333,7 @@ const versionPatterns: ReadonlyArray<readonly [VersionTag, RegExp]> = [
     ),
   ],
   ['radio-edit', phrase('radio edit', 'radio version', 'single edit', 'radio mix')],
+  ['solo', phrase('solo version', 'solo ver')],
 ];
 
 /** Tags also read from the channel name (`Sing King Karaoke`, `Nightcore Reality`, `10 Hours Music`). */
@@ -289,9 +363,12 @@ export const musicVideoGapPenalty = 0.1;
 /** Penalty for a credited guest (`feat.`, `with`) the track does not credit: another version of the song. */
 export const extraGuestPenalty = 0.25;
 /**
- * Penalty for an art track whose catalogue credits lack one of the track's artists (the solo version of a
- * song whose single has a guest). Video titles often drop guests, so this only applies to art tracks, and
- * not to one found by the track's ISRC (the ISRC ties the recording whatever the credits say).
+ * Penalty for an art track that leaves out one of the track's artists: the lead artist missing from its
+ * credits, or a guest missing from both its credits and its title while it sits on another release than the
+ * track (the solo version of a song whose single has a guest). A guest that only the credits drop, on the
+ * track's own release, is the same recording: services such as YouTube Music often credit the lead artist
+ * alone. Video titles often drop guests, so this only applies to art tracks, and not to one found by the
+ * track's ISRC (the ISRC ties the recording whatever the credits say).
  */
 export const missingArtistPenalty = 0.15;
 /** Penalty for bracketed words that are neither noise, a version, a credit, nor part of the track (`(Restrung)`). */
@@ -307,6 +384,8 @@ export const maxViewsBonus = 0.02;
 const cleanPattern = phrase('clean', 'clean version', 'censored', 'edited', 'radio clean', 'super clean');
 const explicitPattern = phrase('explicit', 'uncensored', 'dirty', 'explicit version');
 const remasterPattern = /(?:^| )(?:(\d{4}) )?(?:digital(?:ly)? )?remaster(?:ed)?(?: (\d{4}))?(?= |$)/;
+/** `2017 Master`, `Master 2017`: a dated master is a remaster (a bare "master" is an ordinary word). */
+const datedMasterPattern = /(?:^| )(?:(\d{4}) (?:digital )?master(?:ed)?|master(?:ed)? (\d{4}))(?= |$)/;
 const musicVideoPattern = phrase(
   'official video',
   'official music video',
@@ -440,12 +519,20 @@ function isAlternateDescriptor(descriptor: string): boolean {
   );
 }
 
-/** Tags of a title's descriptors (brackets, suffixes), including `alternate`. */
+/**
+ * A descriptor that names a subset of the credits: `just Lennon`, `Dua only`, `solo`, `without Drake`,
+ * `sans Orelsan`, `sin Bad Bunny`, `ohne Apache`. That is another version of a song with several artists.
+ */
+const subsetCreditPattern =
+  /^(?:(?:just|only|without|sans|sin|ohne|senza|bez|без) \S.*|\S.* only|solo|solo version|solo ver)$/;
+
+/** Tags of a title's descriptors (brackets, suffixes), including `alternate` and `solo`. */
 function descriptorTags(descriptors: readonly string[]): Map<VersionTag, string[]> {
   const tags = new Map<VersionTag, string[]>();
   const add = (tag: VersionTag, descriptor: string) => tags.set(tag, [...(tags.get(tag) ?? []), descriptor]);
   for (const descriptor of descriptors) {
     for (const tag of detectVersionTags(descriptor)) add(tag, descriptor);
+    if (subsetCreditPattern.test(descriptor)) add('solo', descriptor);
     if (isAlternateDescriptor(descriptor)) add('alternate', descriptor);
   }
   return tags;
@@ -486,7 +573,7 @@ function descriptorsConflict(
 }
 
 function remasterYears(folded: string): { remaster: boolean; year?: string } {
-  const match = remasterPattern.exec(folded);
+  const match = remasterPattern.exec(folded) ?? datedMasterPattern.exec(folded);
   if (!match) return { remaster: false };
   const year = match[1] ?? match[2];
   return year ? { remaster: true, year } : { remaster: true };
@@ -628,7 +715,10 @@ function isTopicChannel(channel: string | undefined): boolean {
 
 /** The score of one candidate against one track, with its parts and the reasons, for people. */
 export interface CandidateScore {
-  /** 0–1; the weighted parts minus penalties plus the views tie-break, clamped. */
+  /**
+   * The weighted parts (0–1) minus penalties plus the views tie-break; at least 0, and not capped at 1, so
+   * candidates with more agreeing evidence never tie at the top.
+   */
   score: number;
   grade: MatchGrade;
   /**
@@ -673,6 +763,22 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
+/** The artist part for two credits that differ by a numeric suffix only (`Name` and `Name 2115`). */
+export const suffixVariantScore = 0.9;
+
+/**
+ * True when two credits are the same name but for one trailing word holding a digit (`Name` / `Name 2115`,
+ * `Kid Ink` / `Kid Ink 2`): services and channels add such suffixes to tell namesakes apart.
+ */
+function suffixVariant(a: string, b: string): boolean {
+  const left = foldText(a).split(' ').filter(Boolean);
+  const right = foldText(b).split(' ').filter(Boolean);
+  const [shorter, longer] = left.length < right.length ? [left, right] : [right, left];
+  if (shorter.length === 0 || longer.length !== shorter.length + 1) return false;
+  if (shorter.join(' ').length < 3 || !/\d/.test(longer.at(-1) ?? '')) return false;
+  return shorter.every((word, index) => longer[index] === word);
+}
+
 interface ArtistMatch {
   score: number;
   /** No evidence written in the artist's script: the artist could not be compared. */
@@ -700,7 +806,10 @@ function matchArtists(
     if (foldText(artist) === '') return 0;
     if (containsWords(titleText, artist)) return 1;
     for (const name of candidate.artTrack?.artists ?? []) if (containsWords(name, artist)) return 1;
-    return bestSimilarity([artist], evidence);
+    const similarity = bestSimilarity([artist], evidence);
+    return evidence.some((name) => suffixVariant(name, artist))
+      ? Math.max(similarity, suffixVariantScore)
+      : similarity;
   };
   const [main, ...others] = artists.map(matchOne);
   let score = Math.max(main!, ...others.map((value) => value * 0.85));
@@ -748,7 +857,9 @@ function isrcTied(track: TrackMetadata, candidate: MatchCandidate): boolean {
  * artist ≥ 0.7) or an art track whose catalogue title and artists match (≥ 0.9) — within
  * {@link verifiedDurationToleranceMs} and without penalties. Whether the ISRC itself is authoritative is
  * the race's call, made before it sets `foundByIsrc`. `exact`, `strong`, `fuzzy` by
- * {@link defaultMatchThresholds}; an artist that could not be compared (another script) caps at `fuzzy`.
+ * {@link defaultMatchThresholds}; an artist that could not be compared (another script) caps at `fuzzy`,
+ * unless the candidate is an art track whose title and duration agree and whose album agrees (or that the
+ * track's ISRC search found): then it is `exact`.
  *
  * @example
  * const { grade, score, reasons } = scoreCandidate(
@@ -887,11 +998,31 @@ export function scoreCandidate(
     containsWords(track.title, name);
   const guest = parsed.credits.find((names) => !names.every(creditedElsewhere));
   const artTrackArtists = candidate.artTrack?.artists ?? [];
+  const artTrackCredits = (name: string) =>
+    artTrackArtists.some((credit) => textSimilarity(credit, name) >= 0.8 || containsWords(credit, name));
   if (artTrackArtists.length > 0 && track.artists.length > 1 && !isrcTied(track, candidate)) {
-    const missing = track.artists.find(
-      (artist) =>
-        !artTrackArtists.some((name) => textSimilarity(name, artist) >= 0.8 || containsWords(name, artist)),
-    );
+    // A missing lead artist is another recording. A guest missing from the credits is the same recording when
+    // the art track's title still names it (a service that credits the lead artist only, as YouTube Music
+    // often does) or when it sits on the track's own release (same album, to the edition): else it is the
+    // solo version ("Bad Blood" on "1989" against "Bad Blood" with Kendrick Lamar on "1989 (Deluxe)").
+    const [lead, ...guests] = track.artists;
+    const artTrackTitle = artTrackParsed ? [artTrackParsed.featured, ...artTrackParsed.credits].flat() : [];
+    const sameRelease =
+      track.album !== undefined &&
+      candidateAlbum !== undefined &&
+      textSimilarity(track.album, candidateAlbum) >= 0.9;
+    const missing =
+      lead !== undefined && !artTrackCredits(lead)
+        ? lead
+        : sameRelease
+          ? undefined
+          : [...guests, ...trackParsed.featured].find(
+              (guest) =>
+                !artTrackCredits(guest) &&
+                !artTrackTitle.some(
+                  (name) => textSimilarity(name, guest) >= 0.8 || containsWords(name, guest),
+                ),
+            );
     if (missing) penalize('missing-artist', missingArtistPenalty, `the art track does not credit ${missing}`);
   }
   if (guest)
@@ -948,7 +1079,8 @@ export function scoreCandidate(
     parts.views = round(bonus);
     score += bonus;
   }
-  score = round(Math.min(1, Math.max(0, score)));
+  // Not clamped at 1: more agreeing evidence (album, views) ranks higher instead of tying at a cap.
+  score = round(Math.max(0, score));
 
   // Hard rejects.
   if (candidate.live) rejects.push('a live stream or premiere, not a recording');
@@ -987,6 +1119,20 @@ export function scoreCandidate(
     (channelKind === 'art-track' || channelKind === 'artist')
   ) {
     grade = 'exact';
+  } else if (
+    artistMatch.unknown &&
+    !penalized &&
+    withinTolerance &&
+    title >= 0.95 &&
+    channelKind === 'art-track' &&
+    (isrcTied(track, candidate) || (parts.album ?? 0) >= 0.9)
+  ) {
+    // The artist is written in another script on one side, and everything else agrees: the art track's
+    // catalogue title and album (or the ISRC search) and the duration tie it to the recording.
+    grade = 'exact';
+    reasons.unshift(
+      `artist written in another script; title, ${isrcTied(track, candidate) ? "the track's ISRC" : 'album'} and duration agree`,
+    );
   } else if (
     score >= thresholds.strong &&
     !artistMatch.unknown &&
