@@ -28,6 +28,11 @@ export interface TrackMetadata {
   title: string;
   /** Main artists first, then featured artists, as credited by the source. */
   artists: string[];
+  /**
+   * Other names of the credited artists that the source knows: sort names (`Yonezu, Kenshi`), aliases and
+   * names in other scripts (`Kenshi Yonezu` for `米津玄師`). Evidence for matching, never shown as credits.
+   */
+  artistAliases?: string[];
   album?: string;
   durationMs?: number;
   /** International Standard Recording Code, normalized: 12 characters, upper case, no hyphens. */

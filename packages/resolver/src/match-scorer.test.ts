@@ -545,6 +545,22 @@ describe('general rules: credits, renditions, remasters, ties', () => {
     ).toBe('fuzzy');
   });
 
+  it("matches a credit in another script through the track's artist aliases (sort names from MusicBrainz)", () => {
+    const track: TrackMetadata = {
+      title: '残酷な天使のテーゼ',
+      artists: ['Eri Kawai'],
+      artistAliases: ['河井英里', 'Kawai, Eri'],
+      durationMs: 331_000,
+      ids: {},
+    };
+    const candidate = { ...artTrack('残酷な天使のテーゼ', ['河井英里'], 'animage'), durationMs: 331_000 };
+    const result = scoreCandidate(track, candidate);
+    expect(result.parts.artist).toBe(1);
+    expect(result.grade).toBe('verified');
+    const { artistAliases: _aliases, ...withoutAliases } = track;
+    expect(scoreCandidate(withoutAliases, candidate).grade).toBe('fuzzy');
+  });
+
   it('does not tie at the top: the art track on the track’s own album outranks one on a compilation', () => {
     const track: TrackMetadata = { ...hello, album: '25' };
     const original = {

@@ -811,14 +811,22 @@ function matchArtists(
       ? Math.max(similarity, suffixVariantScore)
       : similarity;
   };
-  const [main, ...others] = artists.map(matchOne);
-  let score = Math.max(main!, ...others.map((value) => value * 0.85));
+  // Other names of the credited artists (sort names, aliases, other scripts) are evidence for the lead
+  // artist too: `米津玄師 - Topic` is `Kenshi Yonezu` when MusicBrainz files him under `Yonezu, Kenshi`.
+  const aliases = (track.artistAliases ?? []).filter((alias) => foldText(alias) !== '');
+  const [lead, ...others] = artists.map(matchOne);
+  const main = Math.max(lead!, ...aliases.map(matchOne));
+  let score = Math.max(main, ...others.map((value) => value * 0.85));
   if (others.length > 0) {
     const coverage = others.reduce((sum, value) => sum + (value >= 0.8 ? 1 : value), 0) / others.length;
     score =
       0.8 * score + 0.2 * Math.max(coverage, score >= 0.9 && candidate.artTrack === undefined ? 0.5 : 0);
   }
-  const unknown = score < 0.6 && !evidence.some((value) => sharesScript(value, artists[0]!));
+  const unknown =
+    score < 0.6 &&
+    !evidence.some(
+      (value) => sharesScript(value, artists[0]!) || aliases.some((alias) => sharesScript(value, alias)),
+    );
   return { score: unknown ? 0.5 : score, unknown };
 }
 

@@ -8,6 +8,7 @@ import {
 } from '../test/http-engine-harness.js';
 import type { MetadataResult } from './engine.js';
 import { createMusicBrainzEngine, musicBrainzRecordingQuery } from './musicbrainz-engine.js';
+import { checkIsrcAuthority } from './verification.js';
 
 const fixture = (name: string) => readFixture(new URL(`./__fixtures__/musicbrainz/${name}`, import.meta.url));
 
@@ -70,6 +71,27 @@ describe('musicbrainz engine', () => {
       ['GBDUW0000059', true, 1],
       [undefined, false, 0.87],
     ]);
+  });
+
+  it("carries the credited artists' sort names and aliases (a real recorded search) as artistAliases", async () => {
+    context.server.on('GET', '/ws/2/recording', { json: await fixture('recording-search-aliases.json') });
+    const [kawai, tamura] = await engine().doSearch!({
+      track: { title: '残酷な天使のテーゼ', artists: ['Eri Kawai'] },
+    });
+    expect(kawai?.track.artists).toEqual(['河井英里']);
+    expect(kawai?.track.artistAliases).toEqual(
+      expect.arrayContaining(['Kawai, Eri', 'Eri Kawai', 'Erie', '河井英理', 'エリ']),
+    );
+    expect(kawai?.track.artistAliases).not.toContain('河井英里');
+    expect(tamura?.track.artistAliases).toEqual(
+      expect.arrayContaining(['Tamura, Naomi', 'Naomi Tamura', 'たむら なおみ']),
+    );
+    // The sort name is what ties the Latin credit of another service to this recording's ISRC.
+    const reference = { title: '残酷な天使のテーゼ', artists: ['Eri Kawai'], durationMs: 331_000, ids: {} };
+    expect(checkIsrcAuthority(reference, kawai!).authority?.isrc).toBe('JPPI00152140');
+    expect(
+      checkIsrcAuthority(reference, { ...kawai!, track: { ...kawai!.track, artistAliases: [] } }).authority,
+    ).toBe(undefined);
   });
 
   it('spaces requests one second apart by default', async () => {

@@ -61,6 +61,37 @@ function pickRelease(releases: Record<string, unknown>[]): Record<string, unknow
 }
 
 /**
+ * The other names of a recording's credited artists: each artist's own name when the credit spells it
+ * differently, its sort name (`Kawai, Eri`, also read as `Eri Kawai`), and its aliases with their sort names
+ * (present when the request asked for `aliases`, as searches and `inc=aliases` do). A Latin sort name is how
+ * MusicBrainz ties `河井英里` to `Eri Kawai`.
+ */
+export function creditAliases(
+  credits: ReadonlyArray<Record<string, unknown>>,
+  artists: readonly string[],
+): string[] {
+  const names: Array<string | undefined> = [];
+  const addSortName = (value: unknown) => {
+    const sortName = text(value);
+    if (!sortName) return;
+    names.push(sortName);
+    const parts = sortName.split(', ');
+    if (parts.length === 2 && parts[0] && parts[1]) names.push(`${parts[1]} ${parts[0]}`);
+  };
+  for (const credit of credits) {
+    const artist = record(credit.artist);
+    names.push(text(artist.name));
+    addSortName(artist['sort-name']);
+    for (const alias of list(artist.aliases).map(record)) {
+      names.push(text(alias.name));
+      addSortName(alias['sort-name']);
+    }
+  }
+  const credited = new Set(artists.map((artist) => artist.toLowerCase()));
+  return uniqueNames(names).filter((name) => !credited.has(name.toLowerCase()));
+}
+
+/**
  * Maps a MusicBrainz recording (from an ISRC look-up or a search) to a result. `isrc` is the ISRC that was
  * looked up, or the recording's single ISRC in a search result; either is authoritative for that recording.
  */
@@ -75,6 +106,8 @@ export function mapMusicBrainzRecording(value: unknown, lookedUpIsrc?: string): 
     artists: uniqueNames(credits.map((credit) => text(credit.name) ?? text(record(credit.artist).name))),
     ids: {},
   };
+  const aliases = creditAliases(credits, track.artists);
+  if (aliases.length > 0) track.artistAliases = aliases;
   const durationMs = positiveMs(recording.length);
   if (durationMs) track.durationMs = durationMs;
   const release = pickRelease(list(recording.releases).map(record));

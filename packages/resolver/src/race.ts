@@ -19,8 +19,9 @@ import type {
   VideoEngine,
 } from './engine.js';
 import { type CandidateScore, meetsGrade, type ScoreOptions, scoreCandidate } from './match-scorer.js';
+import { uniqueNames } from './track-fields.js';
 import {
-  artistAgreement,
+  aliasedArtistAgreement,
   checkIsrcAuthority,
   type IsrcAuthority,
   raceGrade,
@@ -206,8 +207,7 @@ function failureOf(engine: string, operation: string, error: unknown): EngineFai
 /** How well a search result describes the reference track, for picking the source's best hit. */
 function describes(reference: TrackMetadata, result: MetadataResult): number {
   const title = titleAgreement(reference.title, result.track.title);
-  const artist =
-    reference.artists.length > 0 ? artistAgreement(reference.artists, result.track.artists) : 0.5;
+  const artist = reference.artists.length > 0 ? aliasedArtistAgreement(reference, result.track) : 0.5;
   let duration = 0.5;
   if (reference.durationMs && result.track.durationMs) {
     duration = Math.abs(reference.durationMs - result.track.durationMs) <= 3000 ? 1 : 0;
@@ -380,8 +380,14 @@ export function runRace(context: RaceContext): RaceRun {
       return;
     }
     authority = check.authority;
+    const aliases = uniqueNames([
+      ...(track.artistAliases ?? []),
+      ...result.track.artists,
+      ...(result.track.artistAliases ?? []),
+    ]).filter((name) => !track!.artists.some((artist) => artist.toLowerCase() === name.toLowerCase()));
     track = {
       ...track,
+      ...(aliases.length > 0 ? { artistAliases: aliases } : {}),
       isrc: authority.isrc,
       ids: { ...authority.track.ids, ...track.ids },
       ...(track.durationMs

@@ -79,6 +79,18 @@ export function artistAgreement(reference: readonly string[], artists: readonly 
 }
 
 /**
+ * {@link artistAgreement} that also takes each side's other names (`artistAliases`: sort names, aliases,
+ * names in other scripts), so `Kenshi Yonezu` on one service agrees with `米津玄師` (sort name `Yonezu,
+ * Kenshi`) on MusicBrainz.
+ */
+export function aliasedArtistAgreement(reference: TrackMetadata, source: TrackMetadata): number {
+  const names = [...source.artists, ...(source.artistAliases ?? [])];
+  let best = artistAgreement(reference.artists, names);
+  for (const alias of reference.artistAliases ?? []) best = Math.max(best, artistAgreement([alias], names));
+  return best;
+}
+
+/**
  * Decides whether a metadata result's ISRC can be relied on for `reference` (the input's track): the result
  * must be authoritative (`isrcAuthoritative`: Deezer full tracks, MusicBrainz, Soundcharts) and agree with the
  * reference's title ({@link isrcTitleAgreement}), main artist ({@link isrcArtistAgreement}) and, when both
@@ -101,7 +113,7 @@ export function checkIsrcAuthority(reference: TrackMetadata, result: MetadataRes
       `title "${result.track.title}" does not agree with "${reference.title}" (${title.toFixed(2)})`,
     );
   }
-  const artist = artistAgreement(reference.artists, result.track.artists);
+  const artist = aliasedArtistAgreement(reference, result.track);
   if (reference.artists.length > 0 && artist < isrcArtistAgreement) {
     reasons.push(
       `artists ${result.track.artists.join(', ')} do not agree with ${reference.artists.join(', ')} (${artist.toFixed(2)})`,
