@@ -579,3 +579,55 @@ describe('general rules: credits, renditions, remasters, ties', () => {
     expect(best!.score).toBeGreaterThan(1 - 1e-9);
   });
 });
+
+describe('YouTube Music facts', () => {
+  const track: TrackMetadata = {
+    title: 'Stay',
+    artists: ['Lead Artist', 'Guest Singer'],
+    album: 'First Light',
+    durationMs: 200_000,
+    explicit: true,
+    ids: {},
+  };
+  const song = (overrides: Partial<MatchCandidate> = {}): MatchCandidate => ({
+    id: 'SONG0000001',
+    title: 'Stay',
+    channel: 'Lead Artist',
+    durationMs: 200_000,
+    resultType: 'art-track',
+    credits: [
+      { name: 'Lead Artist', channelId: 'UCLEAD' },
+      { name: 'Guest Singer', channelId: 'UCGUEST' },
+    ],
+    album: { title: 'First Light', id: 'MPREb_first' },
+    explicit: true,
+    ...overrides,
+  });
+
+  it('reads the result type, every credit and the album of a song result', () => {
+    const result = scoreCandidate(track, song());
+    expect(result.channelKind).toBe('art-track');
+    expect(result.parts.artist).toBe(1);
+    expect(result.parts.album).toBe(1);
+    expect(meetsGrade(result.grade, 'exact')).toBe(true);
+    expect(scoreCandidate(track, song({ resultType: 'official-video' })).channelKind).toBe('artist');
+    expect(scoreCandidate(track, song({ resultType: 'user-upload', channel: 'Some Fan' })).channelKind).toBe(
+      'other',
+    );
+  });
+
+  it('takes the missing explicit badge on a song for the clean version, and never accepts an episode', () => {
+    expect(scoreCandidate(track, song({ explicit: false })).parts['penalty:explicit-mismatch']).toBeLessThan(
+      0,
+    );
+    expect(scoreCandidate(track, song({ resultType: 'episode' })).grade).toBe('rejected');
+  });
+
+  it('breaks a tie in score by the top-result shelf, then by rank', () => {
+    const first = song({ id: 'RANK0000002', rank: 2 });
+    const second = song({ id: 'RANK0000001', rank: 1 });
+    expect(rankCandidates(track, [first, second])[0]?.candidate.id).toBe('RANK0000001');
+    const top = song({ id: 'TOP00000001', rank: 3, topResult: true });
+    expect(rankCandidates(track, [first, second, top])[0]?.candidate.id).toBe('TOP00000001');
+  });
+});

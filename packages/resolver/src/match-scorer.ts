@@ -46,6 +46,23 @@ export interface MatchCandidate {
    * track's ISRC). The race decides whether that ISRC is authoritative before it sets this.
    */
   foundByIsrc?: string | boolean;
+  /**
+   * The search service's own kind of upload (YouTube Music's `musicVideoType`): an `art-track` counts as an
+   * art-track channel, an `official-video` as the artist's channel, an `episode` is never a recording.
+   */
+  resultType?: 'art-track' | 'official-video' | 'user-upload' | 'episode';
+  /** Every credited artist (YouTube Music), used as artist evidence beside the channel and the title. */
+  credits?: ReadonlyArray<{ name: string; channelId?: string }>;
+  /** The release the result belongs to (YouTube Music), compared with the track's album like an art track's. */
+  album?: { title: string; id?: string };
+  /** The service's explicit badge (`false`: it labels songs and this one has none). */
+  explicit?: boolean;
+  /** Plays of a song (YouTube Music); used like `viewCount` for the tie-break when there is no view count. */
+  plays?: number;
+  /** 1-based position in its search; breaks a tie in score before the order of arrival. */
+  rank?: number;
+  /** Came from the search's top-result shelf. */
+  topResult?: boolean;
 }
 
 /** The score thresholds that turn a score into a grade (see {@link defaultMatchThresholds}). */
@@ -794,8 +811,9 @@ function matchArtists(
   const artists = track.artists.filter((artist) => artist.trim() !== '');
   if (artists.length === 0) return { score: 0.5, unknown: true };
   const titleText = `${candidate.title} ${channel}`;
+  const credited = [...(candidate.artTrack?.artists ?? []), ...(candidate.credits ?? []).map((c) => c.name)];
   const evidence = [
-    ...(candidate.artTrack?.artists ?? []).flatMap(splitArtistCredit),
+    ...credited.flatMap(splitArtistCredit),
     ...(candidate.channel ? [candidate.channel.replace(/\s-\sTopic$/i, ''), channel] : []),
     ...parsed.featured,
     ...parsed.artistHints
@@ -805,7 +823,7 @@ function matchArtists(
   const matchOne = (artist: string): number => {
     if (foldText(artist) === '') return 0;
     if (containsWords(titleText, artist)) return 1;
-    for (const name of candidate.artTrack?.artists ?? []) if (containsWords(name, artist)) return 1;
+    for (const name of credited) if (containsWords(name, artist)) return 1;
     const similarity = bestSimilarity([artist], evidence);
     return evidence.some((name) => suffixVariant(name, artist))
       ? Math.max(similarity, suffixVariantScore)
@@ -832,7 +850,11 @@ function matchArtists(
 
 function classifyChannel(track: TrackMetadata, candidate: MatchCandidate, channel: string): ChannelKind {
   if (candidate.channelKind) return candidate.channelKind;
-  if (candidate.artTrack || isTopicChannel(candidate.channel)) return 'art-track';
+  if (candidate.resultType === 'art-track') return 'art-track';
+  if (candidate.resultType === 'official-video') return 'artist';
+  if (candidate.resultType !== 'user-upload' && (candidate.artTrack || isTopicChannel(candidate.channel))) {
+    return 'art-track';
+  }
   const raw = candidate.channel ?? '';
   const vevo = /vevo$/i.test(raw.trim());
   if (channel !== '') {
@@ -935,7 +957,7 @@ export function scoreCandidate(
     matchWeights.duration * duration +
     matchWeights.channel * parts.channel;
   let weightSum = matchWeights.title + matchWeights.artist + matchWeights.duration + matchWeights.channel;
-  const candidateAlbum = candidate.artTrack?.album;
+  const candidateAlbum = candidate.artTrack?.album ?? candidate.album?.title;
   if (track.album && candidateAlbum) {
     const album = Math.max(
       textSimilarity(track.album, candidateAlbum),
@@ -1005,7 +1027,9 @@ export function scoreCandidate(
     trackNames.some((artist) => textSimilarity(artist, name) >= 0.8 || containsWords(artist, name)) ||
     containsWords(track.title, name);
   const guest = parsed.credits.find((names) => !names.every(creditedElsewhere));
-  const artTrackArtists = candidate.artTrack?.artists ?? [];
+  const artTrackArtists =
+    candidate.artTrack?.artists ??
+    (candidate.resultType === 'art-track' ? (candidate.credits ?? []).map((credit) => credit.name) : []);
   const artTrackCredits = (name: string) =>
     artTrackArtists.some((credit) => textSimilarity(credit, name) >= 0.8 || containsWords(credit, name));
   if (artTrackArtists.length > 0 && track.artists.length > 1 && !isrcTied(track, candidate)) {
@@ -1047,7 +1071,19 @@ export function scoreCandidate(
   );
   if (unexplained)
     penalize('unexplained', unexplainedBracketPenalty, `unexplained words in brackets: "${unexplained}"`);
-  if (track.explicit !== undefined) {
+  if (
+    track.explicit !== undefined &&
+    candidate.explicit !== undefined &&
+    channelKind === 'art-track' &&
+    candidate.explicit !== track.explicit
+  ) {
+    // The service's badge on a song: the clean (or the explicit) version of the release.
+    penalize(
+      'explicit-mismatch',
+      explicitMismatchPenalty,
+      track.explicit ? 'no explicit badge, the track is explicit' : 'explicit badge, the track is clean',
+    );
+  } else if (track.explicit !== undefined) {
     const labels = foldText(`${candidate.title} ${candidate.artTrack?.title ?? ''} ${candidateAlbum ?? ''}`);
     const clean = cleanPattern.test(labels);
     const explicit = explicitPattern.test(labels);
@@ -1082,8 +1118,9 @@ export function scoreCandidate(
   }
   const penalized = Object.keys(parts).some((key) => key.startsWith('penalty:'));
 
-  if (candidate.viewCount && candidate.viewCount > 0) {
-    const bonus = maxViewsBonus * Math.min(1, Math.log10(candidate.viewCount + 1) / 9);
+  const audience = candidate.viewCount ?? candidate.plays;
+  if (audience && audience > 0) {
+    const bonus = maxViewsBonus * Math.min(1, Math.log10(audience + 1) / 9);
     parts.views = round(bonus);
     score += bonus;
   }
@@ -1092,6 +1129,7 @@ export function scoreCandidate(
 
   // Hard rejects.
   if (candidate.live) rejects.push('a live stream or premiere, not a recording');
+  if (candidate.resultType === 'episode') rejects.push('a podcast episode, not a recording');
   if (gapMs !== undefined && track.durationMs && gapMs > durationRejectLimitMs(track.durationMs)) {
     rejects.push(
       `duration differs by ${seconds(gapMs)} (limit ${seconds(durationRejectLimitMs(track.durationMs))})`,
@@ -1190,6 +1228,9 @@ export function rankCandidates<Candidate extends MatchCandidate>(
       (a, b) =>
         gradeOrder[b.ranked.grade] - gradeOrder[a.ranked.grade] ||
         b.ranked.score - a.ranked.score ||
+        Number(b.ranked.candidate.topResult ?? false) - Number(a.ranked.candidate.topResult ?? false) ||
+        (a.ranked.candidate.rank ?? Number.POSITIVE_INFINITY) -
+          (b.ranked.candidate.rank ?? Number.POSITIVE_INFINITY) ||
         a.index - b.index,
     )
     .map((entry) => entry.ranked);
