@@ -174,6 +174,28 @@ export interface VideoCandidate {
   artTrack?: ArtTrack;
   /** The ISRC whose search found this video; ties the video to that ISRC for verification. */
   foundByIsrc?: string;
+  /**
+   * What kind of upload the result is, from the search service's own marker (YouTube Music's `musicVideoType`;
+   * absent for yt-dlp results): `art-track` (ATV, the label's audio with the release's catalogue fields),
+   * `official-video` (OMV, the artist's music video), `user-upload` (UGC, anyone's upload), `episode` (a
+   * podcast episode).
+   */
+  resultType?: 'art-track' | 'official-video' | 'user-upload' | 'episode';
+  /**
+   * Every credited artist, in the service's order, with the artist's (or, for a user upload, the uploader's)
+   * channel id when the credit links to one. `channel` / `channelId` repeat the first credit.
+   */
+  credits?: Array<{ name: string; channelId?: string }>;
+  /** The release the result belongs to, with the service's album id (YouTube Music `MPREb_…`) when known. */
+  album?: { title: string; id?: string };
+  /** The service shows the explicit badge; `false` when it labels songs and this one has no badge. */
+  explicit?: boolean;
+  /** Plays of a song as YouTube Music counts them (rounded as displayed: `3.6M` → 3,600,000). `viewCount` stays views. */
+  plays?: number;
+  /** 1-based position among the playable results of the search that found it. */
+  rank?: number;
+  /** Came from the search's top-result shelf (YouTube Music's top-result card). */
+  topResult?: boolean;
 }
 
 /** A media format with yt-dlp's transport details, which the tunnel needs for fragmented protocols. */

@@ -219,3 +219,19 @@ export {
   parseYtDlpSearch,
   parseYtDlpVideo,
 } from './youtube-format.js';
+export {
+  createYoutubeMusicEngine,
+  type YoutubeMusicSettings,
+} from './youtube-music-engine.js';
+export {
+  type MapMusicEntryOptions,
+  type MusicSearchEntry,
+  type MusicTextRun,
+  mapMusicSearch,
+  mapMusicSearchEntry,
+  musicCount,
+  musicCredits,
+  musicDurationMs,
+  musicResultType,
+  type YoutubeMusicResultType,
+} from './youtube-music-format.js';
