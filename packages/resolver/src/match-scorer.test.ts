@@ -631,3 +631,25 @@ describe('YouTube Music facts', () => {
     expect(rankCandidates(track, [first, second, top])[0]?.candidate.id).toBe('TOP00000001');
   });
 });
+
+describe('transliteration as weak evidence', () => {
+  it('takes a kana or Cyrillic credit for the Latin one when both read the same in ASCII, at most strong', () => {
+    const yorushika: TrackMetadata = { title: 'Itte', artists: ['Yorushika'], durationMs: 240_000, ids: {} };
+    const result = scoreCandidate(
+      yorushika,
+      video('言って。', { title: 'Itte', channel: 'ヨルシカ', durationMs: 240_000 }),
+    );
+    expect(result.parts.artist).toBe(0.85);
+    expect(result.reasons.join(' ')).not.toMatch(/another script/);
+    expect(result.grade).not.toBe('exact');
+    const splin: TrackMetadata = { title: 'Романс', artists: ['Splin'], durationMs: 200_000, ids: {} };
+    expect(
+      scoreCandidate(splin, video('Сплин - Романс', { channel: 'Сплин', durationMs: 200_000 })).parts.artist,
+    ).toBe(0.85);
+    // Kanji read as Chinese do not agree with the Japanese reading: still unknown.
+    const lemon: TrackMetadata = { title: 'Lemon', artists: ['Kenshi Yonezu'], durationMs: 255_000, ids: {} };
+    expect(
+      scoreCandidate(lemon, video('Lemon', { channel: '米津玄師', durationMs: 255_000 })).reasons.join(' '),
+    ).toMatch(/another script/);
+  });
+});

@@ -1,4 +1,5 @@
 import type { MatchGrade, TrackMetadata } from '@nexstream/core';
+import anyAscii from 'any-ascii';
 import {
   containsWords,
   foldText,
@@ -780,6 +781,11 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
+/** The lowest similarity of two names transliterated to ASCII for them to count as the same artist. */
+export const transliterationAgreement = 0.85;
+/** The artist part given on transliteration alone: enough for `strong`, never for `exact` (0.9). */
+export const transliteratedArtistScore = 0.85;
+
 /** The artist part for two credits that differ by a numeric suffix only (`Name` and `Name 2115`). */
 export const suffixVariantScore = 0.9;
 
@@ -845,6 +851,19 @@ function matchArtists(
     !evidence.some(
       (value) => sharesScript(value, artists[0]!) || aliases.some((alias) => sharesScript(value, alias)),
     );
+  if (unknown) {
+    // Weak evidence: the same name once both sides are transliterated to ASCII (`ヨルシカ` → `yorushika`,
+    // `Сплин` → `splin`). Kanji read as Chinese and unvocalized Hebrew rarely agree, so this never decides
+    // more than a `strong` grade: aliases and the rest of the evidence do.
+    const ascii = (value: string) => foldText(anyAscii(value));
+    const transliterated = bestSimilarity(
+      [artists[0]!, ...aliases].map(ascii),
+      evidence.map(ascii).filter((value) => value !== ''),
+    );
+    if (transliterated >= transliterationAgreement) {
+      return { score: transliteratedArtistScore, unknown: false };
+    }
+  }
   return { score: unknown ? 0.5 : score, unknown };
 }
 
