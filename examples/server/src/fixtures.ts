@@ -140,6 +140,8 @@ export async function startFixtureWorld(options: {
         musicbrainz: { baseURL: `${replay.url}/musicbrainz`, rateLimit: false },
         soundcharts: false,
         odesli: false,
+        // No recorded InnerTube answer for the fixture track yet: the offline world searches through yt-dlp.
+        youtubeMusic: false,
         groq: false,
         gemini: false,
         youtube: {

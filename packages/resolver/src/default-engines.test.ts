@@ -10,6 +10,7 @@ describe('createDefaultEngines', () => {
         'deezer',
         'itunes',
         'musicbrainz',
+        'youtube-music',
         'youtube',
       ]);
       expect(set.metadata.filter((engine) => engine.provesIsrc).map((engine) => engine.id)).toEqual([
@@ -42,6 +43,7 @@ describe('createDefaultEngines', () => {
         'musicbrainz',
         'soundcharts',
         'odesli',
+        'youtube-music',
         'youtube',
         'groq',
         'gemini',

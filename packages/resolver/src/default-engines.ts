@@ -14,6 +14,7 @@ import {
 import { createSpotifyEngine, type SpotifySettings } from './spotify-engine.js';
 import { credential } from './track-fields.js';
 import { createYoutubeEngine, type YoutubeSettings } from './youtube-engine.js';
+import { createYoutubeMusicEngine, type YoutubeMusicSettings } from './youtube-music-engine.js';
 
 /**
  * Options for {@link createDefaultEngines}. Each engine's settings can be given, or `false` to leave it out.
@@ -32,6 +33,12 @@ export interface DefaultEnginesOptions {
   soundcharts?: SoundchartsSettings | false;
   /** Off by default: the public API is being retired (2026). `true` or settings turn it on. */
   odesli?: OdesliSettings | boolean;
+  /**
+   * YouTube Music through youtubei.js (InnerTube, in process): the race's song and video searches and its
+   * ISRC search, with credits, album, result type and explicit badge. yt-dlp (`youtube`) still extracts the
+   * winner's streams and searches as a fallback. `false` leaves it out.
+   */
+  youtubeMusic?: YoutubeMusicSettings | false;
   youtube?: YoutubeSettings | false;
   groq?: GroqSettings | false;
   gemini?: GeminiSettings | false;
@@ -49,8 +56,8 @@ export interface EngineSet {
 }
 
 /**
- * Builds the engines that can run with the configuration at hand: Spotify, Deezer, iTunes, MusicBrainz and
- * YouTube always (no key needed); Soundcharts, Groq and Gemini when their keys are set; Odesli only on
+ * Builds the engines that can run with the configuration at hand: Spotify, Deezer, iTunes, MusicBrainz,
+ * YouTube Music and YouTube (yt-dlp) always (no key needed); Soundcharts, Groq and Gemini when their keys are set; Odesli only on
  * request.
  */
 export function createDefaultEngines(options: DefaultEnginesOptions = {}): EngineSet {
@@ -70,6 +77,11 @@ export function createDefaultEngines(options: DefaultEnginesOptions = {}): Engin
   }
   const odesliOn = options.odesli === undefined ? env.NEXSTREAM_ODESLI === '1' : options.odesli !== false;
   if (odesliOn) engines.push(createOdesliEngine(settings(options.odesli)));
+  if (options.youtubeMusic !== false) {
+    engines.push(
+      createYoutubeMusicEngine(typeof options.youtubeMusic === 'object' ? options.youtubeMusic : {}),
+    );
+  }
   if (options.youtube !== false) {
     engines.push(
       createYoutubeEngine({ env, ...(typeof options.youtube === 'object' ? options.youtube : {}) }),
