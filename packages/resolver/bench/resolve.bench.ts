@@ -1,7 +1,7 @@
 // The resolver's own overhead: engines replayed on loopback with realistic latencies (Deezer 150 ms, iTunes
 // 300 ms, MusicBrainz 400 ms, LLM 800 ms), the video search answered by an engine object of ours after
-// 1500 ms, so the figures measure the race and not yt-dlp. Prints progress, then as its LAST line one JSON
-// object.
+// 1500 ms, so the figures measure the race and not yt-dlp; then bench/search.bench.ts (YouTube Music vs
+// yt-dlp on the same replayed answer). Prints progress, then as its LAST line one JSON object.
 //   npx turbo run build --filter=@nexstream/resolver... && npm run bench -w @nexstream/resolver
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -18,6 +18,7 @@ import {
   type VideoEngine,
 } from '@nexstream/resolver';
 import { type ReplayServer, startReplayServer } from '@nexstream/testkit';
+import type { SearchBenchFigures } from './search.bench.js';
 
 const latency = { deezer: 150, itunes: 300, musicbrainz: 400, videoSearch: 1500, llm: 800 };
 const sequentialRuns = 15;
@@ -244,8 +245,14 @@ async function main() {
   console.log(
     'note: the video engine is an object of ours answering after 1500 ms (spawning yt-dlp 100× would measure yt-dlp, not the race); engine rate limiters are off.',
   );
+  // Loaded by URL: Node runs the .ts file itself (type stripping), which a static `.ts` import would not type-check.
+  const { runSearchBench } = (await import(new URL('./search.bench.ts', import.meta.url).href)) as {
+    runSearchBench: () => Promise<SearchBenchFigures>;
+  };
+  const search = await runSearchBench();
   console.log(
     JSON.stringify({
+      ...search,
       first_metadata_overhead_ms: round(median(firstMetadata) - latency.deezer),
       settle_overhead_ms: round(median(settles) - criticalPathMs),
       registry_hit_p50_ms: round(median(hits)),
