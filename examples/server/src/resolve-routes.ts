@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { NexStreamError, NexStreamErrorCode, type NexStreamEvent, type TrackMetadata } from '@nexstream/core';
 import { createSseReplayBuffer, createSseStream, type SseStream } from '@nexstream/core/node';
 import { parseOverride, type ResolutionSession, type SeedSession } from '@nexstream/resolver';
 import { type Router as ExpressRouter, Router } from 'express';
-import { requireKey, route } from './http.js';
+import { presentedKey, requireKey, route } from './http.js';
 import { publicMedia } from './media-store.js';
 import { rateLimitMiddleware } from './rate-limit.js';
 import type { Services } from './services.js';
@@ -63,7 +63,7 @@ function publicEvent(event: NexStreamEvent): NexStreamEvent {
 
 /**
  * `GET /api/resolve?input=…[&override=…][&stream=<nonce>]`: the resolution as Server-Sent Events (named
- * events, numbered ids, heartbeats). With a `stream` nonce, a client reconnecting with `Last-Event-ID` gets
+ * events, numbered ids, heartbeats). With a `stream` nonce (bound to the client's address and key), a client reconnecting with `Last-Event-ID` gets
  * the events it missed and keeps following the same resolution. Closing the stream aborts the resolution
  * (after `resolveGraceMs`, which leaves time to reconnect).
  *
@@ -122,7 +122,13 @@ export function resolveRoutes(services: Services, streams: StreamTracker): Expre
       // A YouTube video or nothing: refused with a JSON 400 before a stream opens or a process starts.
       if (override !== undefined && override.trim() !== '') parseOverride(override);
       const nonce = typeof request.query.stream === 'string' ? request.query.stream.slice(0, 100) : undefined;
-      const streamId = nonce ? `resolve:${nonce}` : `resolve:${randomUUID()}`;
+      // The nonce is the client's: it is bound to the client's address (and key), so a guessed or reused
+      // nonce never replays another client's resolution.
+      const owner = createHash('sha256')
+        .update(`${request.ip ?? ''}\n${presentedKey(request) ?? ''}`)
+        .digest('base64url')
+        .slice(0, 16);
+      const streamId = nonce ? `resolve:${owner}:${nonce}` : `resolve:${randomUUID()}`;
       const reconnecting = request.headers['last-event-id'] !== undefined;
 
       const running = jobs.get(streamId);

@@ -914,3 +914,40 @@ describe('7 · smaller limits: event streams, UTF-8 names, reorder bodies', () =
     }
   });
 });
+
+describe('8 · resolve streams: a reconnect replays only the client’s own resolution', () => {
+  it('binds a stream nonce to the client: another client reusing it with Last-Event-ID gets nothing of the first', async () => {
+    const server = await startTestServer({ NEXSTREAM_TRUST_PROXY: 'true' });
+    try {
+      const nonce = 'guessable-nonce';
+      const first = await readUntil(
+        await fetch(resolveUrl(server, { input: fixtureSpotifyTrackLink, stream: nonce }), {
+          headers: { 'X-Forwarded-For': '203.0.113.10' },
+        }),
+        (message) => message.event === 'done',
+      );
+      expect(first.map((message) => message.event)).toContain('metadata');
+      // Another client presents the same nonce as a reconnect: it starts its own (empty, refused) resolution.
+      const other = await readUntil(
+        await fetch(resolveUrl(server, { input: '', stream: nonce }), {
+          headers: { 'X-Forwarded-For': '203.0.113.20', 'Last-Event-ID': '1' },
+        }),
+        (message) => message.event === 'done',
+      );
+      // A reconnect to a stream it never had: a replay gap, then its own resolution's error and done.
+      expect(other.map((message) => message.event)).toEqual(['replay-gap', 'error', 'done']);
+      expect(JSON.stringify(other)).not.toContain('Harder');
+      // The first client's own reconnect still gets the end of its resolution.
+      const again = await readUntil(
+        await fetch(resolveUrl(server, { input: fixtureSpotifyTrackLink, stream: nonce }), {
+          headers: { 'X-Forwarded-For': '203.0.113.10', 'Last-Event-ID': '1' },
+        }),
+        (message) => message.event === 'done',
+      );
+      expect(again.map((message) => message.event)).toContain('done');
+      expect(again.map((message) => message.event)).not.toContain('error');
+    } finally {
+      await server.close();
+    }
+  });
+});
