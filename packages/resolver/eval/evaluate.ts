@@ -33,6 +33,12 @@ export interface EvalCase {
 export interface EvalGroup {
   group: string;
   description: string;
+  /**
+   * Set on a group scored only after the scorer's rules were frozen: the commit whose rules it was first
+   * scored with, and when. Its figures are reported on their own (`frozen_precision_at_1`), and tuning the
+   * rules to it afterwards is what the field exists to make visible.
+   */
+  frozen?: { rulesCommit: string; date: string };
   cases: EvalCase[];
 }
 
@@ -66,6 +72,18 @@ export interface EvalFigures {
   baseline_precision_at_1: number;
   baseline_wrong_accept_rate: number;
   baseline_coverage: number;
+  /**
+   * The trivial baseline of YouTube Music: the first song result (an art track: `resultType: 'art-track'`,
+   * catalogue fields, or a "- Topic" channel) is the answer. Over answerable cases.
+   */
+  baseline_first_song_precision_at_1: number;
+}
+
+/** Coverage at the settle grade per writing system of the track (its title and lead artist). */
+export interface ScriptGroupFigures {
+  answerable: number;
+  covered: number;
+  coverage: number;
 }
 
 /** One case that went wrong, for the report. */
@@ -83,7 +101,38 @@ export interface EvalMiss {
 export interface EvalReport {
   overall: EvalFigures;
   groups: Array<{ group: string; figures: EvalFigures }>;
+  /** The groups marked `frozen`, together; `undefined` when there are none. */
+  frozen?: EvalFigures;
+  /** Coverage by the track's writing system (`latin`, `japanese`, `hangul`, `han`, `cyrillic`, …). */
+  scripts: Record<string, ScriptGroupFigures>;
   misses: EvalMiss[];
+}
+
+const scriptPatterns: ReadonlyArray<readonly [string, RegExp]> = [
+  ['japanese', /[\p{Script=Hiragana}\p{Script=Katakana}]/u],
+  ['hangul', /\p{Script=Hangul}/u],
+  ['han', /\p{Script=Han}/u],
+  ['hebrew', /\p{Script=Hebrew}/u],
+  ['arabic', /\p{Script=Arabic}/u],
+  ['cyrillic', /\p{Script=Cyrillic}/u],
+  ['devanagari', /\p{Script=Devanagari}/u],
+  ['thai', /\p{Script=Thai}/u],
+  ['greek', /\p{Script=Greek}/u],
+];
+
+/** The writing system a case is filed under: the first non-Latin one of its title and lead artist, else `latin`. */
+export function scriptOf(track: EvalTrack): string {
+  const text = `${track.title} ${track.artists[0] ?? ''}`;
+  return scriptPatterns.find(([, pattern]) => pattern.test(text))?.[0] ?? 'latin';
+}
+
+/** YouTube Music's song results: art tracks. */
+function isSong(candidate: MatchCandidate): boolean {
+  return (
+    candidate.resultType === 'art-track' ||
+    (candidate.resultType === undefined &&
+      (candidate.artTrack !== undefined || /\s-\sTopic$/i.test(candidate.channel ?? '')))
+  );
 }
 
 const gradeOrder: Record<MatchGrade, number> = { verified: 4, exact: 3, strong: 2, fuzzy: 1, rejected: 0 };
@@ -129,6 +178,7 @@ interface Tally {
   baselineTop: number;
   baselineWrong: number;
   baselineCovered: number;
+  baselineSongTop: number;
   wrongCandidates: number;
   wrongCandidatesAtSettle: number;
   acceptableCandidates: number;
@@ -148,6 +198,7 @@ function emptyTally(): Tally {
     baselineTop: 0,
     baselineWrong: 0,
     baselineCovered: 0,
+    baselineSongTop: 0,
     wrongCandidates: 0,
     wrongCandidatesAtSettle: 0,
     acceptableCandidates: 0,
@@ -170,6 +221,7 @@ function figures(tally: Tally): EvalFigures {
     baseline_precision_at_1: rate(tally.baselineTop, tally.answerable),
     baseline_wrong_accept_rate: rate(tally.baselineWrong, tally.cases),
     baseline_coverage: rate(tally.baselineCovered, tally.answerable),
+    baseline_first_song_precision_at_1: rate(tally.baselineSongTop, tally.answerable),
   };
 }
 
@@ -190,7 +242,10 @@ export function evaluate(
 ): EvalReport {
   const settle = gradeOrder[options.settleGrade ?? 'strong'];
   const total = emptyTally();
-  const report: EvalReport = { overall: figures(total), groups: [], misses: [] };
+  const frozen = emptyTally();
+  let anyFrozen = false;
+  const scripts: Record<string, ScriptGroupFigures> = {};
+  const report: EvalReport = { overall: figures(total), groups: [], scripts, misses: [] };
   for (const group of groups) {
     const tally = emptyTally();
     for (const evalCase of group.cases) {
@@ -221,6 +276,15 @@ export function evaluate(
           if (atSettle) tally.acceptableCandidatesAtSettle++;
         }
       }
+      const firstSong = evalCase.candidates.find(isSong);
+      if (answerable && firstSong && evalCase.acceptable.includes(firstSong.id)) tally.baselineSongTop++;
+      if (answerable) {
+        const script = scriptOf(evalCase.track);
+        const entry = (scripts[script] ??= { answerable: 0, covered: 0, coverage: 0 });
+        entry.answerable++;
+        if (accepted) entry.covered++;
+        entry.coverage = rate(entry.covered, entry.answerable);
+      }
       if (first) {
         if (answerable && evalCase.acceptable.includes(first.id)) tally.baselineTop++;
         if (evalCase.wrong.includes(first.id)) tally.baselineWrong++;
@@ -247,8 +311,13 @@ export function evaluate(
       }
     }
     for (const key of Object.keys(tally) as Array<keyof Tally>) total[key] += tally[key];
+    if (group.frozen) {
+      anyFrozen = true;
+      for (const key of Object.keys(tally) as Array<keyof Tally>) frozen[key] += tally[key];
+    }
     report.groups.push({ group: group.group, figures: figures(tally) });
   }
   report.overall = figures(total);
+  if (anyFrozen) report.frozen = figures(frozen);
   return report;
 }

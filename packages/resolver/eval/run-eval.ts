@@ -78,5 +78,13 @@ console.log(
     unlabeled_accepts: overall.unlabeled_accepts,
     wrong_candidates_at_settle: overall.wrong_candidates_at_settle,
     acceptable_candidates_at_settle: overall.acceptable_candidates_at_settle,
+    baseline_first_song_precision_at_1: overall.baseline_first_song_precision_at_1,
+    // null until a group marked `frozen` exists (cases scored only after the rules were frozen).
+    frozen_precision_at_1: report.frozen?.precision_at_1 ?? null,
+    frozen_cases: report.frozen?.cases ?? 0,
+    min_script_group_coverage: Math.min(...Object.values(report.scripts).map((entry) => entry.coverage)),
+    script_groups: Object.fromEntries(
+      Object.entries(report.scripts).map(([script, entry]) => [script, entry.coverage]),
+    ),
   }),
 );
