@@ -14,6 +14,8 @@ const errorTexts: Record<string, string> = {
   NXS_RATE_LIMITED: 'Too many requests right now. Wait a moment and try again.',
   NXS_TIMEOUT: 'A service took too long to answer. Try again.',
   NXS_UPSTREAM: 'A music service or the video site did not answer properly. Try again in a moment.',
+  NXS_UNREACHABLE:
+    'The server cannot reach the music services: it looks offline, or a firewall or proxy blocks it. Check its internet connection — or start it with NEXSTREAM_FIXTURES=1 to try NexStream offline on recorded data.',
   NXS_ABORTED: 'Cancelled.',
   NXS_UNAUTHORIZED: 'This server needs an API key. Enter it in the settings at the top of the page.',
   NXS_FORBIDDEN: 'The download link is no longer valid. Start the download again.',

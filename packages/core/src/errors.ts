@@ -9,6 +9,11 @@ export const NexStreamErrorCode = {
   DependencyMissing: 'NXS_DEPENDENCY_MISSING',
   /** An outside service answered with an error or a body we could not read. */
   Upstream: 'NXS_UPSTREAM',
+  /**
+   * An outside service could not be reached at all: its name did not resolve (DNS) or the connection was
+   * refused or found no route. The server's own network is the usual cause (offline, a firewall, a proxy).
+   */
+  Unreachable: 'NXS_UNREACHABLE',
   /** An outside service (or our own guard) refused the request for rate reasons. */
   RateLimited: 'NXS_RATE_LIMITED',
   /** An operation took longer than its deadline. */
@@ -154,6 +159,7 @@ const statusByCode: Record<NexStreamErrorCode, number> = {
   NXS_INVALID_INPUT: 400,
   NXS_DEPENDENCY_MISSING: 500,
   NXS_UPSTREAM: 502,
+  NXS_UNREACHABLE: 503,
   NXS_RATE_LIMITED: 429,
   NXS_TIMEOUT: 504,
   NXS_ABORTED: 499,

@@ -58,11 +58,20 @@ describe('http client', () => {
     expect((await rejectionOf(client.json({ path: '/slow' }))).code).toBe('NXS_ABORTED');
   });
 
-  it('reports a refused connection as a retryable NXS_UPSTREAM that names the URL', async () => {
-    const client = context.track(createHttpClient({ name: 'test', baseURL: 'http://127.0.0.1:9' }));
-    const error = await rejectionOf(client.json({ path: '/x' }));
-    expect(error.code).toBe('NXS_UPSTREAM');
+  it('reports a refused connection and a name that does not resolve as a retryable NXS_UNREACHABLE', async () => {
+    const refused = context.track(createHttpClient({ name: 'test', baseURL: 'http://127.0.0.1:9' }));
+    const error = await rejectionOf(refused.json({ path: '/x' }));
+    expect(error.code).toBe('NXS_UNREACHABLE');
     expect(error.retryable).toBe(true);
-    expect(error.message).toMatch(/^\[GET\] "http:\/\/127\.0\.0\.1:9\/x": request failed \(ECONNREFUSED\)/);
+    expect(error.message).toMatch(
+      /^\[GET\] "http:\/\/127\.0\.0\.1:9\/x": cannot reach the service \(ECONNREFUSED\)/,
+    );
+    // `.invalid` never resolves (RFC 2606), online or not.
+    const unknownName = context.track(
+      createHttpClient({ name: 'test', baseURL: 'http://nexstream-test.invalid', retry: { retries: 0 } }),
+    );
+    const dns = await rejectionOf(unknownName.json({ path: '/x' }));
+    expect(dns.code).toBe('NXS_UNREACHABLE');
+    expect(dns.message).toMatch(/ENOTFOUND|EAI_AGAIN/);
   });
 });

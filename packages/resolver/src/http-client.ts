@@ -307,10 +307,17 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           { cause: error, retryable: true },
         );
       }
-      const code = (error as { code?: unknown }).code;
+      const code = networkErrorCode(error);
+      if (code !== undefined && unreachableCodes.has(code)) {
+        throw new NexStreamError(
+          NexStreamErrorCode.Unreachable,
+          `[${method}] "${shownUrl}": cannot reach the service (${code}); check the server's internet access, DNS, firewall or proxy`,
+          { cause: error, retryable: true, details: { networkCode: code } },
+        );
+      }
       throw new NexStreamError(
         NexStreamErrorCode.Upstream,
-        `[${method}] "${shownUrl}": request failed (${typeof code === 'string' ? code : (error as Error).message}); check the network or the baseURL`,
+        `[${method}] "${shownUrl}": request failed (${code ?? (error as Error).message}); check the network or the baseURL`,
         { cause: error, retryable: true },
       );
     } finally {
@@ -496,4 +503,36 @@ function extractServiceMessage(text: string): string | undefined {
   ];
   const found = candidates.find((value): value is string => typeof value === 'string' && value.length > 0);
   return found && found.length > 200 ? `${found.slice(0, 197)}…` : found;
+}
+
+/**
+ * Network error codes that mean the service was not reached at all: its name did not resolve, or no
+ * connection could be opened (refused, no route, the connect deadline passed).
+ */
+const unreachableCodes = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EAI_NONAME',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * The system or undici code of a failed request: the first code on the error or its causes that means
+ * "unreachable", else the error's own code.
+ */
+function networkErrorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && unreachableCodes.has(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
 }

@@ -846,8 +846,25 @@ export function runRace(context: RaceContext): RaceRun {
     const what = track ? `"${plainVideoQuery(track)}"` : 'the input';
     if (succeededCalls === 0 && failures.length > 0) {
       const codes = new Set(failures.map((failure) => failure.code));
-      const code = codes.size === 1 ? ([...codes][0] as NexStreamErrorCode) : NexStreamErrorCode.Upstream;
+      // Nothing reached at all (DNS, refused connections; a deadline beside them is the same network): say so.
+      const unreachable =
+        codes.has(NexStreamErrorCode.Unreachable) &&
+        [...codes].every(
+          (value) => value === NexStreamErrorCode.Unreachable || value === NexStreamErrorCode.Timeout,
+        );
+      const code = unreachable
+        ? NexStreamErrorCode.Unreachable
+        : codes.size === 1
+          ? ([...codes][0] as NexStreamErrorCode)
+          : NexStreamErrorCode.Upstream;
       const list = failures.map((failure) => `${failure.engine} (${failure.operation}): ${failure.message}`);
+      if (code === NexStreamErrorCode.Unreachable) {
+        return new NexStreamError(
+          code,
+          `the server cannot reach the music services (${[...new Set(failures.map((failure) => failure.engine))].join(', ')}): check its internet access, DNS, firewall or proxy. ${list.join('; ')}`,
+          { retryable: true, details },
+        );
+      }
       return new NexStreamError(code, `every engine failed while resolving ${what}: ${list.join('; ')}`, {
         retryable: true,
         details,

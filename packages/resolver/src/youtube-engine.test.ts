@@ -179,6 +179,15 @@ describe('youtube engine (real yt-dlp, testkit media origin)', () => {
     expect((await pending).code).toBe('NXS_ABORTED');
   });
 
+  it('reports a refused connection and a name that does not resolve as NXS_UNREACHABLE', async () => {
+    for (const url of ['http://127.0.0.1:9/video', 'http://nexstream-test.invalid/video']) {
+      const error = await rejectionOf(engine().doExtract({ url }));
+      expect(error.code, url).toBe('NXS_UNREACHABLE');
+      expect(error.retryable).toBe(true);
+      expect(error.message).toMatch(/cannot reach/);
+    }
+  });
+
   it('reports a missing binary as NXS_DEPENDENCY_MISSING', async () => {
     const error = await rejectionOf(
       engine({ binaryPath: '/nonexistent/yt-dlp' }).doSearchVideos({ query: 'x' }),

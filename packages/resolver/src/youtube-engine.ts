@@ -57,7 +57,8 @@ function levelOf(line: string): LogLevel {
 
 /**
  * Turns a failed yt-dlp run into a NexStreamError: "Video unavailable", private or removed videos and HTTP
- * 404 are `NXS_NOT_FOUND`; "Unsupported URL" is `NXS_INVALID_INPUT`; everything else is
+ * 404 are `NXS_NOT_FOUND`; "Unsupported URL" is `NXS_INVALID_INPUT`; a name that does not resolve or a
+ * refused connection is `NXS_UNREACHABLE`; everything else is
  * `NXS_PROCESS_FAILED` with the last stderr lines (retryable for HTTP 403/429/5xx and network errors).
  */
 export function ytDlpError(stderr: string, exitCode: number | undefined, target: string): NexStreamError {
@@ -85,6 +86,17 @@ export function ytDlpError(stderr: string, exitCode: number | undefined, target:
       retryable: false,
       details,
     });
+  }
+  if (
+    /Temporary failure in name resolution|Name or service not known|nodename nor servname|No address associated with hostname|getaddrinfo failed|Connection refused|Network is unreachable|No route to host/i.test(
+      errorLine,
+    )
+  ) {
+    return new NexStreamError(
+      NexStreamErrorCode.Unreachable,
+      `yt-dlp cannot reach ${target}: ${errorLine}; check the server's internet access, DNS, firewall or proxy`,
+      { retryable: true, details },
+    );
   }
   const retryable = /HTTP Error (403|429|5\d\d)|timed out|Temporary failure|Connection (refused|reset)/i.test(
     tail,

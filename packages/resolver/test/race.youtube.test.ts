@@ -104,6 +104,27 @@ describe('the race with the real YouTube engine (yt-dlp)', () => {
     }
   });
 
+  it('says the music services cannot be reached when every engine fails on DNS or a refused connection', async () => {
+    const resolver = createResolver({
+      engines: [
+        context.track(createDeezerEngine({ baseURL: 'http://127.0.0.1:9', ...testSettings })),
+        context.track(
+          createYoutubeEngine({
+            extractors: [...defaultYoutubeExtractors, 'generic', 'html5'],
+            searchTarget: (query) => `http://nexstream-test.invalid/results?q=${encodeURIComponent(query)}`,
+          }),
+        ),
+      ],
+      timings: { tier1DelayMs: 100, tier2DelayMs: 200, graceMs: 300 },
+    });
+    const session = resolver.resolve(fixtureTrack.isrc);
+    await collect(session);
+    const error = await rejectionOf(session.result);
+    expect(error.code).toBe('NXS_UNREACHABLE');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toMatch(/^the server cannot reach the music services \(deezer, youtube\)/);
+  });
+
   it('refuses an override that is not a YouTube video before any process starts; nothing is fetched', async () => {
     routeDeezerTrack(context.server, deezerTrack);
     const file = origin.add('chosen.mp4', samplePath);
