@@ -280,7 +280,8 @@ export function evaluate(
       if (answerable && firstSong && evalCase.acceptable.includes(firstSong.id)) tally.baselineSongTop++;
       if (answerable) {
         const script = scriptOf(evalCase.track);
-        const entry = (scripts[script] ??= { answerable: 0, covered: 0, coverage: 0 });
+        const entry = scripts[script] ?? { answerable: 0, covered: 0, coverage: 0 };
+        scripts[script] = entry;
         entry.answerable++;
         if (accepted) entry.covered++;
         entry.coverage = rate(entry.covered, entry.answerable);
