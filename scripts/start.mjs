@@ -3,13 +3,15 @@
 // (examples/web/dist), the API and the live channels. Configuration comes from the environment (see
 // examples/server/.env.example); with nothing set it keeps its data in ./.nexstream-data and needs no keys.
 // `NEXSTREAM_FIXTURES=1 npm start` runs it offline on recorded data (what `npm run demo -w @nexstream/example-server` does).
-import { locateProgram } from '@nexstream/core/node';
+import { locateProgram, programFreshness } from '@nexstream/core/node';
 
 let missing = 0;
 for (const name of ['ffmpeg', 'ffprobe', 'yt-dlp']) {
   try {
     const program = await locateProgram(name);
     console.log(`  ${name.padEnd(8)} ${program.version.padEnd(18)} ${program.path}`);
+    const freshness = programFreshness(program);
+    if (freshness.stale) console.log(`  warning: ${freshness.warning}`);
   } catch (error) {
     missing += 1;
     console.log(`  ${name.padEnd(8)} missing: ${error.message}`);

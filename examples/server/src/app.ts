@@ -47,7 +47,24 @@ export function createApp(services: Services, streams: StreamTracker, selfUrl: (
     reorderPath.test(request.path) ? next() : json(request, response, next),
   );
   app.get('/api/health', (_request, response) => {
-    response.json({ ok: true, fixtures: config.fixtures, openStreams: streams.size });
+    const { ytDlp } = services;
+    response.json({
+      ok: true,
+      fixtures: config.fixtures,
+      openStreams: streams.size,
+      tools: {
+        'yt-dlp': ytDlp
+          ? {
+              version: ytDlp.version,
+              releaseDate: ytDlp.releaseDate ?? null,
+              ageDays: ytDlp.ageDays ?? null,
+              stale: ytDlp.stale,
+              update: ytDlp.updateCommand,
+            }
+          : null,
+      },
+      warnings: ytDlp?.stale ? [ytDlp.warning] : [],
+    });
   });
   app.get('/api/config', (_request, response) => {
     response.json({

@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
-import { createTunnel, type Tunnel, type TunnelTarget } from '@nexstream/core/node';
+import {
+  createTunnel,
+  locateProgram,
+  type ProgramFreshness,
+  programFreshness,
+  type Tunnel,
+  type TunnelTarget,
+} from '@nexstream/core/node';
 import { type Broadcaster, createBroadcaster } from '@nexstream/hls-broadcaster';
 import { createRegistry, type Registry } from '@nexstream/registry';
 import { createDefaultEngines, createResolver, type EngineSet, type Resolver } from '@nexstream/resolver';
@@ -25,6 +32,11 @@ export interface Services {
   readonly fixtures?: FixtureWorld;
   /** A random value the server sends on requests to itself (the server muxer reading the tunnel), exempt from rate limits. */
   readonly internalToken: string;
+  /**
+   * The yt-dlp found at start, with its age and how to update it (`/api/health` shows it); `undefined` when
+   * it is missing (resolving reports that when used).
+   */
+  readonly ytDlp?: { version: string; releaseDate?: string } & ProgramFreshness;
   /** Closes everything, in dependency order. */
   close(): Promise<void>;
 }
@@ -125,8 +137,20 @@ export async function createServices(config: ServerConfig, logger: Logger): Prom
     // The configured channels exist from the start (and come back after a restart); others only when created.
     for (const id of config.channels) await broadcaster.create(id);
 
+    // yt-dlp releases go stale within weeks (YouTube changes): say so at start, never refuse to start.
+    const ytDlp = await locateProgram('yt-dlp', { env: config.engineEnv }).then(
+      (program) => ({
+        version: program.version,
+        ...(program.releaseDate ? { releaseDate: program.releaseDate } : {}),
+        ...programFreshness(program),
+      }),
+      () => undefined,
+    );
+    if (ytDlp?.stale) logger.warn('yt-dlp is out of date', { message: ytDlp.warning });
+
     let closed: Promise<void> | undefined;
     return {
+      ...(ytDlp ? { ytDlp } : {}),
       config,
       logger,
       registry,

@@ -75,7 +75,7 @@ describe('example server (fixtures mode)', () => {
     // Still one resolution: it was not started twice.
     expect(
       server.logs.lines.filter(
-        (line) => line.msg === 'resolve: started' && line.streamId === `resolve:${params.stream}`,
+        (line) => line.msg === 'resolve: started' && String(line.streamId).endsWith(`:${params.stream}`),
       ),
     ).toHaveLength(1);
   });
@@ -144,6 +144,22 @@ describe('example server (fixtures mode)', () => {
     });
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('NXS_INVALID_INPUT');
+  });
+
+  it('reports the age of yt-dlp in /api/health and warns at start when it is older than 90 days', async () => {
+    const health = (await (await fetch(`${server.server.url}/api/health`)).json()) as {
+      tools: {
+        'yt-dlp': { version: string; releaseDate: string; ageDays: number; stale: boolean; update: string };
+      };
+      warnings: string[];
+    };
+    const ytDlp = health.tools['yt-dlp'];
+    expect(ytDlp.releaseDate.replaceAll('-', '.')).toBe(ytDlp.version.slice(0, 10));
+    expect(ytDlp.stale).toBe(ytDlp.ageDays > 90);
+    expect(ytDlp.update).toMatch(/yt-dlp/);
+    const warned = server.logs.lines.some((line) => line.msg === 'yt-dlp is out of date');
+    expect(warned).toBe(ytDlp.stale);
+    expect(health.warnings.length > 0).toBe(ytDlp.stale);
   });
 
   it('serves the registry, the edge muxer files with their headers, and JSON errors for unknown API routes', async () => {

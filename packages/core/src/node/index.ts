@@ -9,9 +9,13 @@ export {
   type LocatedProgram,
   type LocateProgramOptions,
   locateProgram,
+  type ProgramFreshness,
+  type ProgramInstall,
   type ProgramName,
   parseVersion,
   programEnvVars,
+  programFreshness,
+  ytDlpMaxAgeDays,
 } from './programs.js';
 export {
   defaultTunnelChunkBytes,

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { locateProgram, parseVersion } from './programs.js';
+import { locateProgram, parseVersion, programFreshness } from './programs.js';
 
 describe('locateProgram', () => {
   let scratch: string;
@@ -60,5 +60,21 @@ describe('locateProgram', () => {
     );
     expect(parseVersion('yt-dlp', '2025.10.22\n')).toBe('2025.10.22');
     expect(parseVersion('yt-dlp', 'garbage')).toBeUndefined();
+  });
+
+  it('dates the real yt-dlp, tells how it was installed, and calls a release older than 90 days stale', async () => {
+    const ytDlp = await locateProgram('yt-dlp');
+    expect(ytDlp.releaseDate).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(ytDlp.releaseDate?.replaceAll('-', '.')).toBe(ytDlp.version.slice(0, 10));
+    expect(['pipx', 'pip', 'standalone', 'distribution', 'unknown']).toContain(ytDlp.installedBy);
+    const released = Date.parse(`${ytDlp.releaseDate}T00:00:00Z`);
+    const fresh = programFreshness(ytDlp, { now: released + 30 * 86_400_000 });
+    expect(fresh).toMatchObject({ ageDays: 30, stale: false, warning: '' });
+    const old = programFreshness(ytDlp, { now: released + 400 * 86_400_000 });
+    expect(old.stale).toBe(true);
+    expect(old.warning).toMatch(/is 400 days old/);
+    expect(old.warning).toContain(old.updateCommand);
+    // ffmpeg's version names no date: never stale here.
+    expect(programFreshness(await locateProgram('ffmpeg')).stale).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, open, realpath } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { NexStreamError, NexStreamErrorCode } from '../errors.js';
 
@@ -39,6 +39,66 @@ export interface LocatedProgram {
   version: string;
   /** Where the path came from. */
   source: 'option' | 'env' | 'path';
+  /** yt-dlp only: the release date its version names (`2023.03.04` → `2023-03-04`). */
+  releaseDate?: string;
+  /** yt-dlp only: how it was installed, which decides how to update it. */
+  installedBy?: ProgramInstall;
+}
+
+/**
+ * How a program was installed: `pipx`, `pip` (a Python entry point in some environment), `standalone` (the
+ * release binary or zipapp, which updates itself with `-U`), `distribution` (an OS package such as Debian's),
+ * or `unknown`.
+ */
+export type ProgramInstall = 'pipx' | 'pip' | 'standalone' | 'distribution' | 'unknown';
+
+/** Default {@link ProgramFreshness} limit: yt-dlp releases older than this are likely broken by YouTube. */
+export const ytDlpMaxAgeDays = 90;
+
+/** Whether a located yt-dlp is recent enough, and how to update it. */
+export interface ProgramFreshness {
+  /** Days since the release, or `undefined` when the version names no date. */
+  ageDays?: number;
+  /** Older than the limit: YouTube changes often break yt-dlp releases within weeks. */
+  stale: boolean;
+  /** The update command for the way it was installed. */
+  updateCommand: string;
+  /** One sentence for logs and health checks (empty when fresh). */
+  warning: string;
+}
+
+const updateCommands: Readonly<Record<ProgramInstall, string>> = {
+  pipx: 'pipx upgrade yt-dlp',
+  pip: 'python3 -m pip install --upgrade yt-dlp',
+  standalone: 'yt-dlp -U',
+  distribution:
+    'apt-get install --only-upgrade yt-dlp (distribution packages lag behind: pipx install yt-dlp, then set NEXSTREAM_YTDLP)',
+  unknown: 'yt-dlp -U, or pipx upgrade yt-dlp',
+};
+
+/**
+ * How old a located yt-dlp is, against `maxAgeDays` (default {@link ytDlpMaxAgeDays}), with the update
+ * command for its install. ffmpeg and ffprobe are never stale here (their versions name no date).
+ */
+export function programFreshness(
+  program: LocatedProgram,
+  options: { now?: number; maxAgeDays?: number } = {},
+): ProgramFreshness {
+  const updateCommand = updateCommands[program.installedBy ?? 'unknown'];
+  if (!program.releaseDate) return { stale: false, updateCommand, warning: '' };
+  const ageDays = Math.floor(
+    ((options.now ?? Date.now()) - Date.parse(`${program.releaseDate}T00:00:00Z`)) / 86_400_000,
+  );
+  const maxAgeDays = options.maxAgeDays ?? ytDlpMaxAgeDays;
+  const stale = ageDays > maxAgeDays;
+  return {
+    ageDays,
+    stale,
+    updateCommand,
+    warning: stale
+      ? `${program.name} ${program.version} is ${ageDays} days old (more than ${maxAgeDays}); YouTube breaks old releases: update it with ${updateCommand}`
+      : '',
+  };
 }
 
 const cache = new Map<string, Promise<LocatedProgram>>();
@@ -97,7 +157,49 @@ async function findAndCheck(
   if (!Number.isNaN(major) && major < minimumMajor[name]) {
     throw missing(name, `${name} ${version} at ${path} is too old (need >= ${minimumMajor[name]})`);
   }
-  return { name, path, version, source };
+  const located: LocatedProgram = { name, path, version, source };
+  if (name === 'yt-dlp') {
+    const date = /^(\d{4})\.(\d{2})\.(\d{2})/.exec(version);
+    if (date) located.releaseDate = `${date[1]}-${date[2]}-${date[3]}`;
+    located.installedBy = await installOf(path);
+  }
+  return located;
+}
+
+/** How the yt-dlp at `path` was installed, from where it lives and what the file is. */
+async function installOf(path: string): Promise<ProgramInstall> {
+  const real = await realpath(path).catch(() => path);
+  if (/[/\\]pipx[/\\]venvs[/\\]/.test(real)) return 'pipx';
+  let head = '';
+  try {
+    const file = await open(real, 'r');
+    try {
+      const buffer = Buffer.alloc(256);
+      const { bytesRead } = await file.read(buffer, 0, 256, 0);
+      head = buffer.subarray(0, bytesRead).toString('latin1');
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return 'unknown';
+  }
+  // The release zipapp starts with a shebang line followed by the zip; the release binaries are ELF/Mach-O/PE.
+  if (head.startsWith('\x7fELF') || head.startsWith('MZ') || head.includes('PK\x03\x04')) return 'standalone';
+  if (head.startsWith('#!') && /python/.test(head.split('\n')[0] ?? '')) {
+    return /^\/usr\/bin\//.test(real) && (await exists('/usr/lib/python3/dist-packages/yt_dlp'))
+      ? 'distribution'
+      : 'pip';
+  }
+  return 'unknown';
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function describeSource(name: ProgramName, source: LocatedProgram['source']): string {
