@@ -282,6 +282,64 @@ describe('planDelivery', () => {
     expect([plan.video?.id, plan.audio?.id]).toEqual(['248', '251']);
   });
 
+  describe('audio only from media that has only progressive formats', () => {
+    // yt-dlp's shape for an old or small upload: 18 (360p) and 22 (720p, better AAC) carry video and audio.
+    const hd: MediaFormat = {
+      id: '22',
+      container: 'mp4',
+      videoCodec: 'avc1.64001F',
+      audioCodec: 'mp4a.40.2',
+      height: 720,
+      bitrateBps: 1_500_000,
+      url: 'https://rr1.googlevideo.com/22',
+    };
+    const progressiveOnly: MediaSource = { ...media, formats: [progressive, hd] };
+
+    it('plans the server route, where ffmpeg extracts the audio of the best progressive format', () => {
+      const plan = planDelivery(progressiveOnly, capable, { audioOnly: true });
+      expect(plan).toMatchObject({
+        route: 'server',
+        reason: 'audio-from-progressive',
+        container: 'm4a',
+        audio: { id: '22' },
+        estimatedBytes: Math.round((1_500_000 / 8) * 213),
+      });
+      expect(plan.video).toBeUndefined();
+      expect(plan.message).toMatch(
+        /no audio-only format: the server extracts the mp4a\.40\.2 audio of progressive format 22 into m4a/,
+      );
+    });
+
+    it('says it transcodes for MP3, and also routes a progressive format named as the audio', () => {
+      const mp3 = planDelivery(progressiveOnly, noWorker, { container: 'mp3' });
+      expect([mp3.route, mp3.reason, mp3.container, mp3.audio?.id]).toEqual([
+        'server',
+        'audio-from-progressive',
+        'mp3',
+        '22',
+      ]);
+      expect(mp3.message).toMatch(/transcodes it to MP3/);
+      const named = planDelivery(media, capable, { audioOnly: true, audioFormatId: '18' });
+      expect([named.route, named.reason, named.audio?.id]).toEqual([
+        'server',
+        'audio-from-progressive',
+        '18',
+      ]);
+    });
+
+    it('still finds nothing when no format has audio', () => {
+      const error = (() => {
+        try {
+          planDelivery({ ...media, formats: [h264, vp9] }, capable, { audioOnly: true });
+        } catch (thrown) {
+          return thrown;
+        }
+        return undefined;
+      })();
+      expect(NexStreamError.is(error) && error.code).toBe('NXS_NOT_FOUND');
+    });
+  });
+
   it('throws for containers that cannot hold the codecs, and for unknown format ids', () => {
     const codeOf = (options: PlanDeliveryOptions): string | undefined => {
       try {

@@ -18,6 +18,11 @@ export type DeliveryReason =
   | 'edge-capable'
   /** `server`: the output needs a transcode (MP3), which the edge muxer does not do. */
   | 'transcode-needed'
+  /**
+   * `server`: audio only, but the media has no audio-only format, only progressive (video + audio) ones:
+   * ffmpeg extracts the audio track (and transcodes it for MP3), which the edge muxer does not do.
+   */
+  | 'audio-from-progressive'
   /** `server`: the edge muxer cannot put these codecs in this container (VP9 never goes into MP4 at the edge). */
   | 'unsupported-pair'
   /** `server`: the client has no dedicated Worker to run the muxer in. */
@@ -54,7 +59,10 @@ export interface PlanDeliveryOptions {
   audioOnly?: boolean;
   /** The video format to use. Default `media.preferred.videoFormatId`, else the tallest, highest-bitrate one. */
   videoFormatId?: string;
-  /** The audio format to use. Default `media.preferred.audioFormatId`, else the highest-bitrate audio-only one. */
+  /**
+   * The audio format to use. Default `media.preferred.audioFormatId`, else the highest-bitrate audio-only one;
+   * for audio only with no audio-only format, the best progressive one (the server extracts its audio).
+   */
   audioFormatId?: string;
   /** Estimates at or over this many bytes go to the server. Default 400 MB (400 × 10⁶ bytes). */
   edgeThresholdBytes?: number;
@@ -70,7 +78,10 @@ export interface DeliveryPlan {
   container: DeliveryContainer;
   /** The video format to fetch (absent for audio-only). For `direct` with a progressive format: that format. */
   video?: MediaFormat;
-  /** The audio format to fetch. For `direct` with a progressive format: absent. */
+  /**
+   * The audio format to fetch. For `direct` with a progressive format: absent. For `audio-from-progressive`:
+   * the progressive format whose audio track the server extracts (it has video too).
+   */
   audio?: MediaFormat;
   /** Estimated bytes to transfer (video + audio), when known. */
   estimatedBytes?: number;
@@ -133,6 +144,8 @@ const containerCodecs: Readonly<Record<DeliveryContainer, { video: VideoCodec[];
  *
  * - `direct` when one format already is what was asked for: a progressive (video + audio) format, or for
  *   audio only an audio format in the asked container.
+ * - `server` with `audio-from-progressive` for audio only from media that has no audio-only format but a
+ *   progressive one (or when the audio format named is progressive): ffmpeg keeps only its audio track.
  * - `edge` when the size estimate (video + audio: `sizeBytes`, else `sizeBytesEstimate`, else bitrate ×
  *   duration, see {@link formatSizeBytes}) is under `edgeThresholdBytes`, the client has a Worker and a save
  *   path, and the edge muxer handles the codec pair in the container (VP9 never goes into MP4 there).
@@ -156,16 +169,26 @@ export function planDelivery(
       `a ${options.container} file cannot hold video: ask for audioOnly or a video container`,
     );
   }
-  const audio = pickAudio(media, options.audioFormatId);
+  const audio = pickAudio(media, options.audioFormatId, audioOnly);
 
   if (audioOnly) {
-    if (!audio) throw notFound(media, 'no audio format');
+    if (!audio) throw notFound(media, 'no format with audio');
     const container = options.container ?? naturalAudioContainer(audio);
     const size = formatSizeBytes(audio, media.durationMs);
     const base = { container, audio, ...(size === undefined ? {} : { estimatedBytes: size }) };
     const audioCodec = classifyAudio(audio.audioCodec);
     if (!containerCodecs[container].audio.includes(audioCodec)) {
       throw invalidPair(container, `${audio.audioCodec ?? 'unknown'} audio`);
+    }
+    if (audio.videoCodec) {
+      return {
+        route: 'server',
+        reason: 'audio-from-progressive',
+        message:
+          `${media.id} has no audio-only format: the server extracts the ${audio.audioCodec} audio of ` +
+          `progressive format ${audio.id}${container === 'mp3' && audioCodec !== 'mp3' ? ' and transcodes it to MP3' : ` into ${container}`}`,
+        ...base,
+      };
     }
     if (!audio.videoCodec && sameContainer(audio.container, container) && container !== 'mp3') {
       return {
@@ -270,11 +293,23 @@ function pickVideo(media: MediaSource, formatId: string | undefined): MediaForma
   return best(candidates, (format) => [format.height ?? 0, format.bitrateBps ?? 0]);
 }
 
-function pickAudio(media: MediaSource, formatId: string | undefined): MediaFormat | undefined {
+/** The audio source: the named or preferred format, else the best audio-only one, else (`orProgressive`) the best progressive one. */
+function pickAudio(
+  media: MediaSource,
+  formatId: string | undefined,
+  orProgressive: boolean,
+): MediaFormat | undefined {
   const id = formatId ?? media.preferred?.audioFormatId;
   if (id !== undefined) return byId(media, id);
   const audioOnly = media.formats.filter((format) => format.audioCodec && !format.videoCodec);
-  return best(audioOnly, (format) => [format.bitrateBps ?? 0, format.sampleRateHz ?? 0]);
+  const found = best(audioOnly, (format) => [format.bitrateBps ?? 0, format.sampleRateHz ?? 0]);
+  if (found || !orProgressive) return found;
+  const progressive = media.formats.filter((format) => format.audioCodec && format.videoCodec);
+  return best(progressive, (format) => [
+    format.sampleRateHz ?? 0,
+    format.bitrateBps ?? 0,
+    format.height ?? 0,
+  ]);
 }
 
 function byId(media: MediaSource, id: string): MediaFormat {

@@ -103,6 +103,78 @@ describe('link refresher', () => {
     expect((await patient).formats[0]?.url).toMatch(/g=1/);
   });
 
+  /** Starts the background refresher on one due media and waits until its extraction is running. */
+  async function backgroundExtracting(extractLatencyMs: number) {
+    await store(60_000);
+    const video = createScriptedVideoEngine({ extractLatencyMs });
+    const refresher = createLinkRefresher({ registry, video, marginMs: 30 * 60_000 });
+    refresher.start({ intervalMs: 60_000 });
+    const deadline = Date.now() + 5_000;
+    while (video.calls.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(refresher.inFlight).toBe(1);
+    return { video, refresher };
+  }
+
+  it('gives a just-in-time caller who joined a background extraction the fresh media after stop()', async () => {
+    const { video, refresher } = await backgroundExtracting(300);
+    const joined = refresher.refresh(videos.artTrack.mediaId);
+    await refresher.stop();
+    expect(refresher.running).toBe(false);
+    const media = await joined;
+    expect(media.formats[0]?.url).toMatch(/g=1/);
+    expect(video.calls).toHaveLength(1);
+    expect(video.calls[0]?.aborted).toBe(false);
+    const entry = await registry.get({ mediaId: videos.artTrack.mediaId });
+    expect(entry?.media.formats[0]?.url).toBe(media.formats[0]?.url);
+    expect(refresher.inFlight).toBe(0);
+  });
+
+  it('aborts a shared extraction only when its last waiter leaves', async () => {
+    // The background stops, a caller still waits: it runs on; that caller leaves too: it is aborted.
+    const { video, refresher } = await backgroundExtracting(5_000);
+    const controller = new AbortController();
+    const joined = refresher.refresh(videos.artTrack.mediaId, { signal: controller.signal });
+    await refresher.stop();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(video.calls[0]).toMatchObject({ aborted: false, settled: false });
+    controller.abort();
+    const error = await rejectionOf(joined);
+    expect([error.code, error.message]).toEqual([
+      'NXS_ABORTED',
+      `refresh of ${videos.artTrack.mediaId}: the caller stopped waiting`,
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(video.calls[0]).toMatchObject({ aborted: true, settled: true });
+    expect(refresher.inFlight).toBe(0);
+    // An abandoned extraction is no failure of the link.
+    expect((await registry.get({ mediaId: videos.artTrack.mediaId }))?.link.refreshFailures).toBe(0);
+
+    // Just-in-time callers only: the extraction lives while one of them waits.
+    const first = new AbortController();
+    const second = new AbortController();
+    const one = refresher.refresh(videos.artTrack.mediaId, { force: true, signal: first.signal });
+    const two = refresher.refresh(videos.artTrack.mediaId, { force: true, signal: second.signal });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(video.calls).toHaveLength(2);
+    first.abort();
+    expect((await rejectionOf(one)).code).toBe('NXS_ABORTED');
+    expect(video.calls[1]?.aborted).toBe(false);
+    second.abort();
+    expect((await rejectionOf(two)).code).toBe('NXS_ABORTED');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(video.calls[1]).toMatchObject({ aborted: true, settled: true });
+    expect(refresher.inFlight).toBe(0);
+  });
+
+  it('aborts the background extraction nobody joined when stopped', async () => {
+    const { video, refresher } = await backgroundExtracting(5_000);
+    await refresher.stop();
+    expect(video.calls[0]).toMatchObject({ aborted: true, settled: true });
+    expect(refresher.inFlight).toBe(0);
+  });
+
   it('works through dueForRefresh in the background until stopped', async () => {
     await store(60_000, videos.artTrack, fixtureTrack.isrc);
     await store(2 * 60_000, videos.officialAudio, 'GBDUW0000060');

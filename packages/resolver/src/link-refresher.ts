@@ -29,7 +29,10 @@ export interface RefreshOptions {
    * link before its `expire`).
    */
   force?: boolean;
-  /** Stops waiting for the refresh. A refresh other callers share keeps running. */
+  /**
+   * Stops waiting for the refresh. The shared extraction keeps running while anyone else (another caller, the
+   * background refresher) still waits for it; it is aborted when the last waiter leaves.
+   */
   signal?: AbortSignal;
 }
 
@@ -57,7 +60,9 @@ export interface RefreshPassReport {
 export interface LinkRefresher {
   /**
    * The media's current links: the stored ones when they are valid for longer than the margin, else freshly
-   * extracted and recorded (`recordRefresh`). Concurrent refreshes of one media share one extraction.
+   * extracted and recorded (`recordRefresh`). Concurrent refreshes of one media, the background refresher's
+   * included, share one extraction, which lives as long as anyone waits for it: stopping the background
+   * refresher does not abort a caller who joined its extraction.
    *
    * @throws NexStreamError `NXS_NOT_FOUND` when the registry has no such media; the extraction's error
    * (`NXS_PROCESS_FAILED`, `NXS_NOT_FOUND`, …) when the refresh failed (recorded as a failure);
@@ -70,37 +75,76 @@ export interface LinkRefresher {
   runPass(options?: BackgroundRefreshOptions): Promise<RefreshPassReport>;
   /** Starts the background refresher (a pass now, then every `intervalMs`). Starting twice does nothing. */
   start(options?: BackgroundRefreshOptions): void;
-  /** Stops the background refresher and aborts the extractions it started; resolves when they ended. */
+  /**
+   * Stops the background refresher. Its extractions that no `refresh` caller waits for are aborted, and it
+   * resolves when they ended; those a caller joined keep running for that caller.
+   */
   stop(): Promise<void>;
   /** Stops the background refresher and aborts every refresh in flight. */
   close(): Promise<void>;
   /** True between `start` and `stop`. */
   readonly running: boolean;
-  /** Extractions in flight (coalesced), for tests and stats. */
+  /** Extractions running (coalesced; an abandoned one counts until it has ended), for tests and stats. */
   readonly inFlight: number;
 }
 
 function abortError(signal: AbortSignal, mediaId: string): NexStreamError {
-  return new NexStreamError(NexStreamErrorCode.Aborted, `refresh of ${mediaId}: the caller stopped waiting`, {
+  const why = NexStreamError.is(signal.reason) ? signal.reason.message : 'the caller stopped waiting';
+  return new NexStreamError(NexStreamErrorCode.Aborted, `refresh of ${mediaId}: ${why}`, {
     cause: signal.reason,
     retryable: false,
   });
 }
 
-/** Waits for `promise` unless `signal` aborts first (the promise keeps running for its other waiters). */
-function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined, mediaId: string): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(abortError(signal, mediaId));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal, mediaId));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
+/** One extraction shared by everyone who asked for the same media while it ran. */
+interface SharedExtraction {
+  mediaId: string;
+  promise: Promise<MediaSource>;
+  /** Aborted when the last waiter leaves (or the refresher closes). */
+  controller: AbortController;
+  /** Callers (and background workers) still waiting for it. */
+  waiters: number;
+}
+
+/**
+ * Waits for a shared extraction unless `signal` aborts first. A waiter that leaves is no longer counted; when
+ * none is left the extraction is aborted, since nobody wants its result.
+ */
+function join(shared: SharedExtraction, signal: AbortSignal | undefined): Promise<MediaSource> {
+  shared.waiters += 1;
+  let left = false;
+  const leave = (): void => {
+    if (left) return;
+    left = true;
+    shared.waiters -= 1;
+    if (shared.waiters === 0 && !shared.controller.signal.aborted) {
+      shared.controller.abort(
+        new NexStreamError(
+          NexStreamErrorCode.Aborted,
+          `refresh of ${shared.mediaId}: every caller stopped waiting`,
+        ),
+      );
+    }
+  };
+  if (signal?.aborted) {
+    leave();
+    return Promise.reject(abortError(signal, shared.mediaId));
+  }
+  return new Promise<MediaSource>((resolve, reject) => {
+    const onAbort = () => {
+      leave();
+      reject(abortError(signal as AbortSignal, shared.mediaId));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    shared.promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', onAbort);
+        left = true;
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', onAbort);
+        left = true;
         reject(error);
       },
     );
@@ -115,13 +159,17 @@ function copyMedia(media: RegistryEntry['media']): MediaSource {
  * Creates the refresher behind `resolver.refresh`: re-extracts a media's formats through the video engine when
  * its links expire within `marginMs` or when the caller says a download got 403 (`force`), records the result
  * in the registry (`recordRefresh`: new links, or one more failure), and coalesces concurrent refreshes of the
- * same media into one extraction. `start()` runs a background loop over `dueForRefresh`.
+ * same media into one extraction. `start()` runs a background loop over `dueForRefresh`; its workers join
+ * extractions like any caller, so an extraction is aborted only when every waiter has gone (or on `close`).
  */
 export function createLinkRefresher(options: LinkRefresherOptions): LinkRefresher {
   const { registry, video } = options;
   const marginMs = options.marginMs ?? 30 * 60 * 1000;
   const now = options.now ?? Date.now;
-  const inFlight = new Map<string, Promise<MediaSource>>();
+  /** The extraction a new caller of a media joins (abandoned ones leave the map at once). */
+  const inFlight = new Map<string, SharedExtraction>();
+  /** Every extraction still running, joinable or abandoned. */
+  const running = new Set<SharedExtraction>();
   const lifetime = new AbortController();
   let backgroundController: AbortController | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -181,13 +229,14 @@ export function createLinkRefresher(options: LinkRefresherOptions): LinkRefreshe
     }
   }
 
-  async function refresh(
-    mediaId: string,
-    refreshOptions: RefreshOptions = {},
-    extractionSignal: AbortSignal = lifetime.signal,
-  ): Promise<MediaSource> {
+  function joinable(mediaId: string): SharedExtraction | undefined {
     const shared = inFlight.get(mediaId);
-    if (shared) return waitFor(shared, refreshOptions.signal, mediaId);
+    return shared && !shared.controller.signal.aborted ? shared : undefined;
+  }
+
+  async function refresh(mediaId: string, refreshOptions: RefreshOptions = {}): Promise<MediaSource> {
+    const shared = joinable(mediaId);
+    if (shared) return join(shared, refreshOptions.signal);
     const entry = await registry.get({ mediaId });
     if (!entry) {
       throw new NexStreamError(NexStreamErrorCode.NotFound, `refresh: the registry has no media ${mediaId}`, {
@@ -196,12 +245,29 @@ export function createLinkRefresher(options: LinkRefresherOptions): LinkRefreshe
     }
     if (!refreshOptions.force && !needsRefresh(entry)) return copyMedia(entry.media);
     // Another caller may have started while we read the registry.
-    const raced = inFlight.get(mediaId);
-    if (raced) return waitFor(raced, refreshOptions.signal, mediaId);
-    const extraction = extract(entry, extractionSignal).finally(() => inFlight.delete(mediaId));
-    extraction.catch(() => {});
-    inFlight.set(mediaId, extraction);
-    return waitFor(extraction, refreshOptions.signal, mediaId);
+    const raced = joinable(mediaId);
+    if (raced) return join(raced, refreshOptions.signal);
+    const controller = new AbortController();
+    const started: SharedExtraction = {
+      mediaId,
+      controller,
+      waiters: 0,
+      promise: extract(entry, AbortSignal.any([lifetime.signal, controller.signal])),
+    };
+    const forget = (): void => {
+      if (inFlight.get(mediaId) === started) inFlight.delete(mediaId);
+    };
+    // An abandoned extraction is no longer joinable: the next caller starts a fresh one.
+    controller.signal.addEventListener('abort', forget, { once: true });
+    started.promise
+      .finally(() => {
+        forget();
+        running.delete(started);
+      })
+      .catch(() => {});
+    inFlight.set(mediaId, started);
+    running.add(started);
+    return join(started, refreshOptions.signal);
   }
 
   async function runPass(passOptions: BackgroundRefreshOptions = {}): Promise<RefreshPassReport> {
@@ -216,7 +282,8 @@ export function createLinkRefresher(options: LinkRefresherOptions): LinkRefreshe
       for (let next = queue.shift(); next; next = queue.shift()) {
         if (signal?.aborted) return;
         try {
-          await refresh(next.mediaId, { force: true }, signal ?? lifetime.signal);
+          // The background waits like any caller: stopping it leaves, and aborts only what nobody else awaits.
+          await refresh(next.mediaId, { force: true, ...(signal ? { signal } : {}) });
           report.refreshed += 1;
         } catch (error) {
           const failure = toNexStreamError(error);
@@ -268,18 +335,21 @@ export function createLinkRefresher(options: LinkRefresherOptions): LinkRefreshe
       if (timer) clearTimeout(timer);
       timer = undefined;
       await currentPass;
-      await Promise.allSettled([...inFlight.values()]);
+      // The extractions the background left without a waiter were aborted: wait until they ended.
+      await Promise.allSettled(
+        [...running].filter((shared) => shared.controller.signal.aborted).map((shared) => shared.promise),
+      );
     },
     async close() {
       await this.stop();
       lifetime.abort(new NexStreamError(NexStreamErrorCode.Aborted, 'the refresher was closed'));
-      await Promise.allSettled([...inFlight.values()]);
+      await Promise.allSettled([...running].map((shared) => shared.promise));
     },
     get running() {
       return backgroundController !== undefined;
     },
     get inFlight() {
-      return inFlight.size;
+      return running.size;
     },
   };
 }

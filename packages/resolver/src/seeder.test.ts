@@ -1,4 +1,4 @@
-import type { NexStreamEvent, ProgressEvent } from '@nexstream/core';
+import { NexStreamError, type NexStreamEvent, type ProgressEvent } from '@nexstream/core';
 import { createRegistry, type Registry } from '@nexstream/registry';
 import { readFixture } from '@nexstream/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -77,8 +77,11 @@ describe('seeder', () => {
     await registry.close();
   });
 
-  const resolverWith = (answer: (isrc: string) => ScriptedAnswer) => {
-    const video = createScriptedVideoEngine({ isrc: answer });
+  const resolverWith = (
+    answer: (isrc: string) => ScriptedAnswer,
+    search?: (query: string) => ScriptedAnswer,
+  ) => {
+    const video = createScriptedVideoEngine({ isrc: answer, ...(search ? { search } : {}) });
     const deezer = context.track(createDeezerEngine({ baseURL: context.server.url, ...testSettings }));
     const resolver = createResolver({
       engines: [deezer, video],
@@ -100,9 +103,17 @@ describe('seeder', () => {
     for await (const event of session) events.push(event);
     const report = await session.result;
 
-    expect(report).toMatchObject({ kind: 'album', total: 3, skipped: 0, verified: 2, written: 2 });
+    expect(report).toMatchObject({
+      kind: 'album',
+      total: 3,
+      skipped: 0,
+      verified: 2,
+      written: 2,
+      noMatch: 1,
+      retryable: 0,
+    });
     expect(report.failed).toEqual([
-      expect.objectContaining({ label: 'Daft Punk - Aerodynamic', code: 'NXS_NO_MATCH' }),
+      expect.objectContaining({ label: 'Daft Punk - Aerodynamic', code: 'NXS_NO_MATCH', retryable: false }),
     ]);
     const progress = events.filter((event): event is ProgressEvent => event.type === 'progress');
     expect(progress[0]).toMatchObject({ phase: 'seed', done: 0, total: 3 });
@@ -112,6 +123,42 @@ describe('seeder', () => {
     expect(items.find((item) => item.status === 'failed')?.reason).toMatch(/NXS_NO_MATCH/);
     expect((await registry.get({ isrc: 'GBDUW0000053' }))?.media.id).toBe('youtube:omtVideo001');
     expect((await registry.get({ platform: 'deezer', id: '3135556' }))?.track.isrc).toBe('GBDUW0000059');
+  });
+
+  it('reports a track whose video search failed upstream as a retryable upstream failure, not a no-match', async () => {
+    const outage = (): ScriptedAnswer => ({
+      latencyMs: 10,
+      error: new NexStreamError('NXS_UPSTREAM', 'youtube answered 503 Service Unavailable', {
+        retryable: true,
+      }),
+    });
+    const { resolver } = resolverWith(
+      (isrc) =>
+        isrc === 'GBDUW0000054'
+          ? outage()
+          : isrc === 'GBDUW0000053'
+            ? { candidates: [] }
+            : { latencyMs: 10, candidates: [artTrackFor(byIsrc(isrc), isrc)] },
+      (query) => (/aerodynamic/i.test(query) ? outage() : { candidates: [] }),
+    );
+    const session = resolver.seed('https://www.deezer.com/album/302127', { concurrency: 3 });
+    const events: NexStreamEvent[] = [];
+    for await (const event of session) events.push(event);
+    const report = await session.result;
+
+    expect(report).toMatchObject({ total: 3, verified: 1, written: 1, noMatch: 1, retryable: 1 });
+    const byLabel = Object.fromEntries(report.failed.map((failure) => [failure.label, failure]));
+    expect(byLabel['Daft Punk - One More Time']).toMatchObject({ code: 'NXS_NO_MATCH', retryable: false });
+    const aerodynamic = byLabel['Daft Punk - Aerodynamic'];
+    expect(aerodynamic).toMatchObject({ code: 'NXS_UPSTREAM', retryable: true });
+    expect(aerodynamic?.reason).toMatch(/^youtube \(ISRC search GBDUW0000054\) failed: youtube answered 503/);
+    expect(aerodynamic?.reason).not.toMatch(/^no match/);
+    const items = events.flatMap((event) => (event.type === 'progress' && event.item ? [event.item] : []));
+    expect(items.find((item) => item.label === 'Daft Punk - Aerodynamic')?.reason).toMatch(
+      /^NXS_UPSTREAM \(retryable\): youtube/,
+    );
+    const last = events.filter((event): event is ProgressEvent => event.type === 'progress').at(-1);
+    expect(last?.message).toMatch(/1 of them after engine failures: run the seed again/);
   });
 
   it('keeps what it finished when interrupted, and skips it when started again', async () => {

@@ -11,7 +11,7 @@ import {
 } from '@nexstream/core';
 import type { Registry, VerifiedMatch } from '@nexstream/registry';
 import type { CollectionLookupResult, LookupRef, MetadataResult } from './engine.js';
-import type { RaceEngines } from './race.js';
+import type { EngineFailure, RaceEngines } from './race.js';
 import { createEventSession, type EventSession } from './resolution-session.js';
 import type { ResolutionRunner } from './resolver.js';
 
@@ -36,9 +36,14 @@ export interface SeedFailure {
   id: string;
   /** `Artist - Title`. */
   label: string;
-  /** The error code (`NXS_NO_MATCH`, `NXS_UPSTREAM`, …), or `unverified`. */
+  /**
+   * The error code (`NXS_NO_MATCH`, `NXS_UPSTREAM`, …), or `unverified`. When engines failed during the race
+   * (upstream, timeout, rate-limited, unreachable), their code, not the `NXS_NO_MATCH` they led to.
+   */
   code: string;
   reason: string;
+  /** Running the seed again may store it: an engine failed (or a write did), rather than nothing matching. */
+  retryable: boolean;
 }
 
 /** What a seed did. */
@@ -56,8 +61,12 @@ export interface SeedReport {
   written: number;
   /** Resolved, but not ISRC-verified: not stored (they are tried again on the next seed). */
   unverified: SeedFailure[];
-  /** Failed to resolve. */
+  /** Failed to resolve (or to store). */
   failed: SeedFailure[];
+  /** Of `failed`: genuine no-matches, the race ended with every engine answering and nothing acceptable. */
+  noMatch: number;
+  /** Of `failed`: those marked `retryable` (engines failed or timed out): run the seed again for them. */
+  retryable: number;
   elapsedMs: number;
 }
 
@@ -80,6 +89,49 @@ export interface Seeder {
 function labelOf(result: MetadataResult): string {
   const artist = result.track.artists[0];
   return artist ? `${artist} - ${result.track.title}` : result.track.title;
+}
+
+/** Engine failure codes that say nothing about the track: the service was down, slow, busy or unreachable. */
+const transientCodes: ReadonlySet<string> = new Set([
+  NexStreamErrorCode.Upstream,
+  NexStreamErrorCode.Timeout,
+  NexStreamErrorCode.RateLimited,
+  NexStreamErrorCode.Unreachable,
+]);
+
+/**
+ * What a failed resolution means for the seed. A `NXS_NO_MATCH` whose race saw engines fail
+ * (`details.failures` with a transient code) is reported with their code and messages and marked retryable: the
+ * video search may have found the track had it answered. Anything else keeps its own code.
+ */
+function seedFailureOf(error: unknown): Pick<SeedFailure, 'code' | 'reason' | 'retryable'> {
+  const failure = toNexStreamError(error);
+  if (failure.code === NexStreamErrorCode.NoMatch) {
+    const failures = ((failure.details as { failures?: EngineFailure[] } | undefined)?.failures ?? []).filter(
+      (entry) => transientCodes.has(entry.code),
+    );
+    if (failures.length > 0) {
+      const codes = new Set(failures.map((entry) => entry.code));
+      const unreachable =
+        codes.has(NexStreamErrorCode.Unreachable) &&
+        [...codes].every(
+          (code) => code === NexStreamErrorCode.Unreachable || code === NexStreamErrorCode.Timeout,
+        );
+      const code = unreachable
+        ? NexStreamErrorCode.Unreachable
+        : codes.size === 1
+          ? ([...codes][0] as string)
+          : NexStreamErrorCode.Upstream;
+      const list = failures.map((entry) => `${entry.engine} (${entry.operation}) failed: ${entry.message}`);
+      return {
+        code,
+        reason: `${list.join('; ')}; without ${failures.length === 1 ? 'it' : 'them'} the race found no match (${failure.message})`,
+        retryable: true,
+      };
+    }
+    return { code: failure.code, reason: failure.message, retryable: false };
+  }
+  return { code: failure.code, reason: failure.message, retryable: failure.retryable };
 }
 
 function idOf(result: MetadataResult, platform: Platform): string {
@@ -162,6 +214,8 @@ export function createSeeder(dependencies: SeederDependencies): Seeder {
             written: 0,
             unverified: [],
             failed: [],
+            noMatch: 0,
+            retryable: 0,
             elapsedMs: 0,
           };
           let done = 0;
@@ -173,7 +227,7 @@ export function createSeeder(dependencies: SeederDependencies): Seeder {
               done,
               total: tracks.length,
               failed,
-              message: `${collection.kind} "${collection.title}": ${done} of ${tracks.length} tracks (${report.skipped} already stored, ${report.verified} verified, ${failed} not stored)`,
+              message: `${collection.kind} "${collection.title}": ${done} of ${tracks.length} tracks (${report.skipped} already stored, ${report.verified} verified, ${failed} not stored${report.retryable > 0 ? `, ${report.retryable} of them after engine failures: run the seed again` : ''})`,
               ...(item ? { item } : {}),
             });
           };
@@ -204,7 +258,9 @@ export function createSeeder(dependencies: SeederDependencies): Seeder {
                     label: `${match.track.artists[0] ?? ''} - ${match.track.title}`,
                     code: failure.code,
                     reason: `registry write failed: ${failure.message}`,
+                    retryable: failure.retryable,
                   });
+                  if (failure.retryable) report.retryable += 1;
                 }
               }
             });
@@ -244,15 +300,22 @@ export function createSeeder(dependencies: SeederDependencies): Seeder {
                 progress({ id, label, status: 'done', mediaId: resolution.mediaId });
               } else {
                 const reason = `best match ${resolution.mediaId} is ${resolution.grade}, not ISRC-verified: not stored`;
-                report.unverified.push({ id, label, code: 'unverified', reason });
+                report.unverified.push({ id, label, code: 'unverified', reason, retryable: false });
                 progress({ id, label, status: 'unverified', reason, mediaId: resolution.mediaId });
               }
             } catch (error) {
               if (signal.aborted) throw error;
-              const failure = toNexStreamError(error);
+              const failure = seedFailureOf(error);
               done += 1;
-              report.failed.push({ id, label, code: failure.code, reason: failure.message });
-              progress({ id, label, status: 'failed', reason: `${failure.code}: ${failure.message}` });
+              report.failed.push({ id, label, ...failure });
+              if (failure.retryable) report.retryable += 1;
+              else if (failure.code === NexStreamErrorCode.NoMatch) report.noMatch += 1;
+              progress({
+                id,
+                label,
+                status: 'failed',
+                reason: `${failure.code}${failure.retryable ? ' (retryable)' : ''}: ${failure.reason}`,
+              });
             } finally {
               signal.removeEventListener('abort', onAbort);
             }

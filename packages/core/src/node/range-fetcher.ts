@@ -6,7 +6,13 @@ import { safeUrl } from './tunnel-upstream.js';
 /** What a {@link fetchRanges} call reports as it works, for logs and metrics. */
 export type RangeFetchEvent =
   | { type: 'retry'; chunkStart: number; offset: number; attempt: number; reason: string; delayMs: number }
-  | { type: 'refresh'; offset: number; status: number };
+  | {
+      type: 'refresh';
+      offset: number;
+      status: number;
+      /** This refresh's place in the current run of refreshes that brought no byte yet (1 after progress). */
+      inARow: number;
+    };
 
 /** Options for {@link fetchRanges}. Byte positions are inclusive, like HTTP ranges. */
 export interface RangeFetchOptions {
@@ -27,7 +33,11 @@ export interface RangeFetchOptions {
   chunkBytes?: number;
   /** Failed attempts in a row (no byte gained) before a chunk gives up. Default 5. */
   maxRetries?: number;
-  /** Link refreshes per transfer. Default 3. */
+  /**
+   * Link refreshes in a row that bring no new byte before the transfer fails with `NXS_LINK_EXPIRED`. A refresh
+   * counts as fruitless until a byte arrives on a request made with the refreshed link; any such byte resets the
+   * count, so a long transfer over short-lived links can refresh any number of times. Default 3.
+   */
   maxRefreshes?: number;
   /** First retry delay in milliseconds, doubled per failure in a row (with jitter, capped at 5 s). Default 200. */
   retryDelayMs?: number;
@@ -59,10 +69,13 @@ export const defaultTunnelChunkBytes = 8 * 1024 * 1024;
  * Every response must be a 206 whose `Content-Range` is exactly the range asked for (of `totalBytes`). A
  * short or dropped body is resumed at the exact next byte; 5xx, 429 and network errors are retried with
  * backoff; a 403 or 410 calls `refresh` once (shared by all chunks) and the transfer continues at the same
- * offset. Aborting `signal`, or leaving the loop, aborts every request in flight at once.
+ * offset. Only fruitless refreshes are limited: after `maxRefreshes` refreshes in a row with no new byte from a
+ * refreshed link, the next refusal fails the transfer. Aborting `signal`, or leaving the loop, aborts every
+ * request in flight at once.
  *
  * @throws NexStreamError `NXS_UPSTREAM` when a chunk keeps failing or the origin answers wrongly,
- *   `NXS_LINK_EXPIRED` when refreshing does not help, `NXS_FORBIDDEN` from the guard, `NXS_ABORTED`.
+ *   `NXS_LINK_EXPIRED` when refreshing does not help (`details`: `{ offset, status, fruitlessRefreshes,
+ *   refreshes }`), `NXS_FORBIDDEN` from the guard, `NXS_ABORTED`.
  */
 export async function* fetchRanges(options: RangeFetchOptions): AsyncGenerator<Uint8Array, void, undefined> {
   const {
@@ -94,7 +107,9 @@ export async function* fetchRanges(options: RangeFetchOptions): AsyncGenerator<U
   let origin = options.origin;
   let generation = 0;
   let refreshing: Promise<void> | undefined;
+  /** Refreshes in this transfer, and those in a row after which no byte came from a refreshed link. */
   let refreshes = 0;
+  let fruitless = 0;
   let failure: unknown;
   const chunks: Chunk[] = [];
   for (let position = start; position <= end; position += chunkBytes) {
@@ -115,16 +130,21 @@ export async function* fetchRanges(options: RangeFetchOptions): AsyncGenerator<U
   async function refreshOrigin(seenGeneration: number, status: number, offset: number): Promise<void> {
     if (generation !== seenGeneration) return; // another chunk already refreshed
     if (!refreshing) {
-      if (!refresh || refreshes >= maxRefreshes) {
+      if (!refresh || fruitless >= maxRefreshes) {
         throw new NexStreamError(
           NexStreamErrorCode.LinkExpired,
           `origin answered ${status} at byte ${offset} (${safeUrl(origin.url)}) and ` +
-            (refresh ? `${maxRefreshes} refreshes did not help` : 'no refresh function was given'),
-          { retryable: false },
+            (!refresh
+              ? 'no refresh function was given'
+              : fruitless === 0
+                ? 'maxRefreshes is 0'
+                : `the last ${fruitless} link refreshes in a row brought no new byte (${refreshes} in this transfer)`),
+          { retryable: false, details: { offset, status, fruitlessRefreshes: fruitless, refreshes } },
         );
       }
       refreshes += 1;
-      onEvent?.({ type: 'refresh', offset, status });
+      fruitless += 1;
+      onEvent?.({ type: 'refresh', offset, status, inARow: fruitless });
       refreshing = refresh().then(
         (fresh) => {
           origin = fresh;
@@ -170,6 +190,8 @@ export async function* fetchRanges(options: RangeFetchOptions): AsyncGenerator<U
             const take = piece.byteLength > room ? piece.subarray(0, room) : piece;
             chunk.pieces.push(take);
             chunk.received += take.byteLength;
+            // A byte through the current link proves the last refresh worked (one through an older link does not).
+            if (seenGeneration === generation && take.byteLength > 0) fruitless = 0;
             chunk.wake?.();
             if (chunk.received >= length) break;
           }

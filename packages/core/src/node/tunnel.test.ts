@@ -11,6 +11,7 @@ import {
   contentDisposition,
   createTunnel,
   type Tunnel,
+  type TunnelEvent,
   type TunnelOptions,
   type TunnelTarget,
 } from './tunnel.js';
@@ -372,6 +373,73 @@ describe('the tunnel under origin faults', () => {
       await replay.close();
     }
   });
+});
+
+describe('the tunnel over short-lived links', () => {
+  it('completes a transfer that needs many more refreshes than maxRefreshes, with the exact bytes', async () => {
+    await withOrigin();
+    const events: TunnelEvent[] = [];
+    const harness = await startTunnel(
+      () => ({ url: origin.signedUrl('source.mp4'), sizeBytes: source.length, contentType: 'video/mp4' }),
+      { maxRefreshes: 2, onEvent: (event) => events.push(event) },
+    );
+    harnesses.push(harness);
+    // 4 connections at 512 KB/s: about 1.5 s for the 3 MB file, while the CDN rotates its key every 100 ms.
+    origin.throttle(512 * 1024);
+    const rotation = setInterval(() => origin.expireSignedUrls(), 100);
+    try {
+      const token = harness.tunnel.mintToken({ mediaId: 'm', formatId: 'f' });
+      const response = await get(`${harness.base}/tunnel/${token}`);
+      expect(response.complete).toBe(true);
+      expect(sha256(response.body)).toBe(sha256(source));
+    } finally {
+      clearInterval(rotation);
+    }
+    expect(harness.refreshes).toBeGreaterThan(3 * 2);
+    expect(events.filter((event) => event.type === 'error')).toEqual([]);
+    const refreshes = events.filter((event) => event.type === 'refresh');
+    expect(refreshes.length).toBe(harness.refreshes);
+    expect(refreshes.every((event) => event.inARow <= 2)).toBe(true);
+  }, 30_000);
+
+  it('fails after maxRefreshes refreshes in a row that bring no byte, and says so', async () => {
+    await withOrigin();
+    const errors: NexStreamError[] = [];
+    const harness = await startTunnel(
+      () => ({ url: origin.signedUrl('source.mp4'), sizeBytes: source.length, contentType: 'video/mp4' }),
+      { maxRefreshes: 3, onEvent: (event) => event.type === 'error' && errors.push(event.error) },
+      // Every refreshed link is refused: it expired before it was handed out.
+      () => ({ url: origin.signedUrl('source.mp4', { expiresInMs: 0 }), sizeBytes: source.length }),
+    );
+    harnesses.push(harness);
+    origin.throttle(512 * 1024);
+    const token = harness.tunnel.mintToken({ mediaId: 'm', formatId: 'f' });
+    const response = await new Promise<{ complete: boolean; received: number }>((resolve, reject) => {
+      const request = httpRequest(`${harness.base}/tunnel/${token}`, { agent: false }, (incoming) => {
+        let received = 0;
+        incoming.on('data', (part: Buffer) => {
+          if (received === 0) origin.expireSignedUrls();
+          received += part.length;
+        });
+        const finish = (): void => resolve({ complete: incoming.complete, received });
+        incoming.on('end', finish);
+        incoming.on('error', finish);
+        incoming.on('aborted', finish);
+      });
+      request.on('error', reject);
+      request.end();
+    });
+    expect(response.complete).toBe(false);
+    expect(response.received).toBeGreaterThan(0);
+    expect(response.received).toBeLessThan(source.length);
+    expect(harness.refreshes).toBe(3);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.code).toBe('NXS_LINK_EXPIRED');
+    expect(errors[0]?.message).toMatch(
+      /^origin answered 403 at byte \d+ \(.*\) and the last 3 link refreshes in a row brought no new byte \(3 in this transfer\)$/,
+    );
+    expect(errors[0]?.details).toMatchObject({ status: 403, fruitlessRefreshes: 3, refreshes: 3 });
+  }, 30_000);
 });
 
 describe('the tunnel refusing what it must not serve', () => {

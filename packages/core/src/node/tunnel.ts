@@ -69,7 +69,11 @@ export interface TunnelOptions {
   chunkBytes?: number;
   /** Failed attempts in a row per chunk before the transfer fails. Default 5. */
   maxRetries?: number;
-  /** Link refreshes per transfer. Default 3. */
+  /**
+   * Link refreshes in a row that bring no new byte before a transfer fails with `NXS_LINK_EXPIRED`. A byte
+   * fetched through a refreshed link resets the count, so a long transfer over short-lived links may refresh
+   * any number of times. Default 3.
+   */
   maxRefreshes?: number;
   /** First retry delay in milliseconds (doubles per failure in a row). Default 200. */
   retryDelayMs?: number;
