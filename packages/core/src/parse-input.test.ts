@@ -10,21 +10,29 @@ const spotifyArtist = '0gxyHStUsqpMadRV0Di1Qt';
 const video = 'dQw4w9WgXcQ';
 const youTubeList = 'PLFgquLnL59alCl_2TQvOiD5Vgm1hCaGSI';
 
-const spotify = (kind: 'track' | 'album' | 'playlist' | 'artist', id: string, region?: string): TrackRef => ({
+const spotify = (
+  kind: 'track' | 'album' | 'playlist' | 'artist',
+  id: string,
+  language?: string,
+): TrackRef => ({
   type: 'platform',
   platform: 'spotify',
   kind,
   id,
   url: `https://open.spotify.com/${kind}/${id}`,
-  ...(region ? { region } : {}),
+  ...(language ? { language } : {}),
 });
-const deezer = (kind: 'track' | 'album' | 'playlist' | 'artist', id: string, region?: string): TrackRef => ({
+const deezer = (
+  kind: 'track' | 'album' | 'playlist' | 'artist',
+  id: string,
+  language?: string,
+): TrackRef => ({
   type: 'platform',
   platform: 'deezer',
   kind,
   id,
   url: `https://www.deezer.com/${kind}/${id}`,
-  ...(region ? { region } : {}),
+  ...(language ? { language } : {}),
 });
 const youTubeVideo: TrackRef = {
   type: 'platform',
@@ -60,6 +68,18 @@ const links: Array<[string, TrackRef]> = [
   ],
   [`https://open.spotify.com/intl-de/track/${spotifyTrack}?si=x`, spotify('track', spotifyTrack, 'de')],
   [`https://open.spotify.com/intl-pt/track/${spotifyTrack}`, spotify('track', spotifyTrack, 'pt')],
+  // Interface languages, not storefronts (issue 15): Japanese, traditional Chinese.
+  [`https://open.spotify.com/intl-ja/track/${spotifyTrack}?si=5d2d`, spotify('track', spotifyTrack, 'ja')],
+  [`https://open.spotify.com/intl-zh-hant/track/${spotifyTrack}`, spotify('track', spotifyTrack, 'zh-hant')],
+  // A track shared from its album page.
+  [
+    `https://open.spotify.com/album/${spotifyAlbum}?highlight=spotify:track:${spotifyTrack}`,
+    { ...spotify('track', spotifyTrack), albumId: spotifyAlbum } as TrackRef,
+  ],
+  [
+    `https://open.spotify.com/intl-fr/album/${spotifyAlbum}?si=abc&highlight=spotify%3Atrack%3A${spotifyTrack}`,
+    { ...spotify('track', spotifyTrack, 'fr'), albumId: spotifyAlbum } as TrackRef,
+  ],
   [`https://open.spotify.com/track/${spotifyTrack}/`, spotify('track', spotifyTrack)],
   [`http://open.spotify.com/track/${spotifyTrack}`, spotify('track', spotifyTrack)],
   [`open.spotify.com/track/${spotifyTrack}`, spotify('track', spotifyTrack)],
@@ -95,6 +115,7 @@ const links: Array<[string, TrackRef]> = [
   ],
   ['deezer.com/us/track/781592622/', deezer('track', '781592622', 'us')],
   ['https://www.deezer.com/de/album/302127', deezer('album', '302127', 'de')],
+  ['https://www.deezer.com/pt-br/track/781592622', deezer('track', '781592622', 'pt-br')],
   ['https://www.deezer.com/playlist/908622995', deezer('playlist', '908622995')],
   ['https://www.deezer.com/en/artist/27', deezer('artist', '27', 'en')],
   [

@@ -45,7 +45,7 @@ export function isValidIsrc(text: string): boolean {
  * ```ts
  * parseInput('https://open.spotify.com/intl-de/track/4cOdK2wGLETKBW3PvgPWqT?si=abc');
  * // → { type: 'platform', platform: 'spotify', kind: 'track', id: '4cOdK2wGLETKBW3PvgPWqT',
- * //     url: 'https://open.spotify.com/track/4cOdK2wGLETKBW3PvgPWqT', region: 'de' }
+ * //     url: 'https://open.spotify.com/track/4cOdK2wGLETKBW3PvgPWqT', language: 'de' }
  * ```
  *
  * @throws NexStreamError `NXS_INVALID_INPUT` for empty input, input over {@link maxInputLength} characters,
@@ -171,7 +171,7 @@ function parseLink(link: string): TrackRef {
     case 'open.spotify.com':
     case 'play.spotify.com':
     case 'spotify.com':
-      return parseSpotifyPath(segments, link);
+      return parseSpotifyPath(segments, link, url.searchParams.get('highlight'));
     case 'embed.spotify.com': {
       const uri = url.searchParams.get('uri');
       if (uri && spotifyUriStart.test(uri)) return parseSpotifyUri(uri);
@@ -227,18 +227,25 @@ const spotifyKinds: Readonly<Record<string, TrackRefKind>> = {
 };
 const spotifyId = /^[0-9A-Za-z]{22}$/;
 
-function parseSpotifyPath(segments: string[], link: string): TrackRef {
+function parseSpotifyPath(segments: string[], link: string, highlight: string | null): TrackRef {
   let rest = segments;
-  let region: string | undefined;
-  const locale = rest[0] ? /^intl-([a-z]{2})(?:[-_][a-z]{2,4})?$/i.exec(rest[0]) : null;
+  let language: string | undefined;
+  // `intl-ja`, `intl-zh-hant`, `intl-pt`: the interface language of the page, not a storefront.
+  const locale = rest[0] ? /^intl-([a-z]{2}(?:[-_][a-z]{2,4})?)$/i.exec(rest[0]) : null;
   if (locale) {
-    region = locale[1]!.toLowerCase();
+    language = locale[1]!.toLowerCase().replace('_', '-');
     rest = rest.slice(1);
   }
   if (rest[0] === 'embed') rest = rest.slice(1);
   // Legacy playlist links: /user/<name>/playlist/<id>
   if (rest[0] === 'user' && rest[2] === 'playlist') rest = rest.slice(2);
-  return spotifyRef(rest[0], rest[1], link, region);
+  const ref = spotifyRef(rest[0], rest[1], link, language);
+  // A track shared from its album page: `/album/<id>?highlight=spotify:track:<id>` names that track.
+  const highlighted = highlight ? /^spotify:track:([0-9A-Za-z]{22})$/.exec(highlight.trim()) : null;
+  if (ref.type === 'platform' && ref.kind === 'album' && highlighted?.[1]) {
+    return { ...spotifyRef('track', highlighted[1], link, language), albumId: ref.id } as TrackRef;
+  }
+  return ref;
 }
 
 function parseSpotifyUri(uri: string): TrackRef {
@@ -256,7 +263,7 @@ function spotifyRef(
   kindName: string | undefined,
   id: string | undefined,
   link: string,
-  region?: string,
+  language?: string,
 ): TrackRef {
   const kind = kindName === undefined ? undefined : spotifyKinds[kindName];
   if (!kind) {
@@ -280,7 +287,7 @@ function spotifyRef(
     kind,
     id,
     url: `https://open.spotify.com/${kind}/${id}`,
-    ...(region ? { region } : {}),
+    ...(language ? { language } : {}),
   };
 }
 
@@ -296,10 +303,11 @@ const deezerId = /^\d{1,20}$/;
 
 function parseDeezerPath(segments: string[], link: string): TrackRef {
   let rest = segments;
-  let region: string | undefined;
-  const locale = rest[0] ? /^([a-z]{2})(?:-[a-z]{2})?$/i.exec(rest[0]) : null;
+  let language: string | undefined;
+  // `/fr/`, `/pt-br/`: the interface language of deezer.com, not a storefront.
+  const locale = rest[0] ? /^([a-z]{2}(?:-[a-z]{2})?)$/i.exec(rest[0]) : null;
   if (locale && rest.length > 1) {
-    region = locale[1]!.toLowerCase();
+    language = locale[1]!.toLowerCase();
     rest = rest.slice(1);
   }
   const kind = rest[0] ? deezerKinds[rest[0].toLowerCase()] : undefined;
@@ -318,7 +326,7 @@ function parseDeezerPath(segments: string[], link: string): TrackRef {
     kind,
     id,
     url: `https://www.deezer.com/${kind}/${id}`,
-    ...(region ? { region } : {}),
+    ...(language ? { language } : {}),
   };
 }
 

@@ -59,12 +59,19 @@ export type TrackRef =
       kind: TrackRefKind;
       /** The platform's id for the item (Spotify base62, Deezer numeric, Apple numeric, YouTube 11 chars). */
       id: string;
-      /** For an Apple Music track inside an album URL (`?i=`): the album id. */
+      /**
+       * For a track inside an album URL (Apple Music `?i=`, Spotify `?highlight=spotify:track:…`): the album id.
+       */
       albumId?: string;
       /** The canonical URL for the item. */
       url: string;
-      /** A two-letter storefront / locale when the link carried one (`intl-de`, `/fr/`, `/us/`). */
+      /** A two-letter storefront (country) when the link carried one: Apple Music's `/us/`, `/fr/`. */
       region?: string;
+      /**
+       * The interface language the link carried, which says nothing about the catalogue's country: Spotify's
+       * `intl-ja`, `intl-zh-hant`, Deezer's `/fr/`, `/pt-br/`.
+       */
+      language?: string;
     }
   | {
       /** A short link (deezer.page.link, link.deezer.com) that must be followed to learn what it names. */

@@ -1,3 +1,4 @@
+import { parseInput } from '@nexstream/core';
 import { readFixture } from '@nexstream/testkit';
 import { describe, expect, it } from 'vitest';
 import {
@@ -39,6 +40,20 @@ describe('odesli engine', () => {
         },
       },
     });
+  });
+
+  it('never reads an interface language as a storefront: intl-ja and Deezer /fr/ keep the default country', async () => {
+    context.server.on('GET', '/v1-alpha.1/links', { json: await fixture('links.json') });
+    for (const link of [
+      'https://open.spotify.com/intl-ja/track/0Jcij1eWd5bDMU5iPbxe2i?si=1',
+      'https://www.deezer.com/fr/track/3135556',
+    ]) {
+      const parsed = parseInput(link);
+      if (parsed.type !== 'platform') throw new Error(link);
+      const { language: _language, ...lookup } = parsed;
+      await engine().doLookup!({ ref: lookup });
+    }
+    expect(context.server.requests.map((request) => request.query.get('userCountry'))).toEqual(['US', 'US']);
   });
 
   it('tolerates the degraded 2026 answer and an empty linksByPlatform', async () => {
