@@ -38,6 +38,18 @@ describe('deezer engine', () => {
     expect(result?.track.coverArt?.small).toMatch(/56x56/);
   });
 
+  it('flags a track Deezer lists as not readable with playable: false', async () => {
+    // No recorded body with `readable: false` was found in public projects: this is the recorded
+    // track-isrc.json (deezer-python) with that one field set to false.
+    const body = { ...((await fixture('track-isrc.json')) as Record<string, unknown>), readable: false };
+    context.server.on('GET', '/track/isrc:GBDUW0000059', { json: body });
+    const result = await engine().doFindByIsrc!({ isrc: 'GBDUW0000059' });
+    expect(result).toMatchObject({ playable: false, track: { isrc: 'GBDUW0000059' } });
+    context.server.on('GET', '/track/3135556', { json: await fixture('track-isrc.json') });
+    const readable = await engine().doLookup!({ ref: { platform: 'deezer', kind: 'track', id: '3135556' } });
+    expect(readable?.kind === 'track' && readable.result.playable).toBeUndefined();
+  });
+
   it('returns null when Deezer answers "no data" (code 800) inside an HTTP 200', async () => {
     context.server.on('GET', /^\/track\//, { json: await fixture('error-no-data.json') });
     expect(await engine().doFindByIsrc!({ isrc: 'USAAA0000001' })).toBeNull();

@@ -97,7 +97,8 @@ function coverArt(album: Record<string, unknown>): CoverArt | undefined {
 
 /**
  * Maps a Deezer track object (full, search or album-track form) to a result. Only the full form (from
- * `/track/{id}` or `/track/isrc:`) carries `isrc`; that ISRC is authoritative.
+ * `/track/{id}` or `/track/isrc:`) carries `isrc`; that ISRC is authoritative. A track Deezer marks
+ * `readable: false` gets `playable: false`.
  */
 export function mapDeezerTrack(
   value: unknown,
@@ -134,6 +135,8 @@ export function mapDeezerTrack(
   if (releaseDate) track.releaseDate = releaseDate;
   if (typeof item.explicit_lyrics === 'boolean') track.explicit = item.explicit_lyrics;
   const result: MetadataResult = { engine: 'deezer', track, isrcAuthoritative: isrc !== undefined };
+  // `readable: false`: Deezer lists the track but will not play it (withdrawn, or not licensed here).
+  if (item.readable === false) result.playable = false;
   const link = text(item.link);
   if (link) result.url = link;
   return result;

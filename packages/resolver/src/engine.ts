@@ -60,6 +60,23 @@ export interface MetadataResult {
   url?: string;
   /** The service's own relevance for search results, 0–1, when it reports one (MusicBrainz `score`). */
   relevance?: number;
+  /**
+   * `false` when the service lists the item but says it cannot be played (Deezer `readable: false`, a
+   * track withdrawn or not licensed in the storefront). The metadata is still the catalogue's; absent means
+   * the service said nothing against playing it.
+   */
+  playable?: false;
+  /**
+   * `true` when the service files the item as a video recording, not audio (MusicBrainz `video: true`):
+   * its length and version may be the video's, so it should not stand in for the audio recording.
+   */
+  video?: true;
+  /**
+   * The id the service actually served when it swapped in another copy of the item (Spotify track
+   * relinking: the Web API answers with another id and names the requested one in `linked_from`).
+   * `track.ids` keeps the requested id, so the id and `url` agree with what the caller asked for.
+   */
+  relinkedId?: string;
 }
 
 /** A platform item to look up: the `platform` variant of core's `TrackRef`, or just its identifying fields. */

@@ -94,6 +94,24 @@ describe('musicbrainz engine', () => {
     ).toBe(undefined);
   });
 
+  it('carries a disambiguation into the title and lists a video recording after the audio ones', async () => {
+    // No recorded ws/2 body with `video: true` and a disambiguation was found in public projects: this is
+    // the recorded recording-search-aliases.json with its first recording set to `video: true` and
+    // `disambiguation: "live"` (both fields exist in every ws/2 recording).
+    const body = structuredClone(
+      (await fixture('recording-search-aliases.json')) as { recordings: object[] },
+    );
+    body.recordings[0] = { ...body.recordings[0], video: true, disambiguation: 'live' };
+    context.server.on('GET', '/ws/2/recording', { json: body });
+    const results = await engine().doSearch!({
+      track: { title: '残酷な天使のテーゼ', artists: ['Eri Kawai'] },
+    });
+    expect(results.map((item) => [item.track.title, item.video])).toEqual([
+      ['残酷な天使のテーゼ', undefined],
+      ['残酷な天使のテーゼ (live)', true],
+    ]);
+  });
+
   it('spaces requests one second apart by default', async () => {
     context.server.on('GET', /^\/ws\/2\/isrc\//, { status: 404, json: await fixture('not-found.json') });
     const musicbrainz = context.track(createMusicBrainzEngine({ baseURL: context.server.url }));

@@ -92,14 +92,28 @@ export function creditAliases(
 }
 
 /**
+ * A recording's title with its `disambiguation` as a bracketed descriptor (`Title (live)`,
+ * `Title (remix)`), the form the match scorer reads versions from. MusicBrainz keeps "live", "remix",
+ * "acoustic" there and not in the title, so without it a live take reads as the studio recording.
+ */
+export function musicBrainzTitle(title: string, disambiguation: unknown): string {
+  const descriptor = text(disambiguation);
+  if (!descriptor || title.toLocaleLowerCase().includes(descriptor.toLocaleLowerCase())) return title;
+  return `${title} (${descriptor})`;
+}
+
+/**
  * Maps a MusicBrainz recording (from an ISRC look-up or a search) to a result. `isrc` is the ISRC that was
  * looked up, or the recording's single ISRC in a search result; either is authoritative for that recording.
+ * The title carries the recording's `disambiguation` ({@link musicBrainzTitle}); a `video: true` recording
+ * is marked `video: true` (its length is the video's), and the engine lists it after audio recordings.
  */
 export function mapMusicBrainzRecording(value: unknown, lookedUpIsrc?: string): MetadataResult | undefined {
   const recording = record(value);
   const id = text(recording.id);
-  const title = text(recording.title);
-  if (!id || !title) return undefined;
+  const plainTitle = text(recording.title);
+  if (!id || !plainTitle) return undefined;
+  const title = musicBrainzTitle(plainTitle, recording.disambiguation);
   const credits = list(recording['artist-credit']).map(record);
   const track: TrackMetadata = {
     title,
@@ -132,7 +146,13 @@ export function mapMusicBrainzRecording(value: unknown, lookedUpIsrc?: string): 
     url: `https://musicbrainz.org/recording/${id}`,
   };
   if (typeof recording.score === 'number') result.relevance = Math.max(0, Math.min(1, recording.score / 100));
+  if (recording.video === true) result.video = true;
   return result;
+}
+
+/** Audio recordings before video recordings, otherwise in the service's order (a stable sort). */
+function audioFirst(results: MetadataResult[]): MetadataResult[] {
+  return [...results].sort((a, b) => Number(a.video === true) - Number(b.video === true));
 }
 
 /**
@@ -174,9 +194,12 @@ export function createMusicBrainzEngine(settings: MusicBrainzSettings = {}): Met
       const recordings = list(record(data).recordings)
         .map((recording) => mapMusicBrainzRecording(recording, wanted))
         .filter((item): item is MetadataResult => item !== undefined);
-      // Several recordings can share an ISRC (edits, duplicates); prefer one with a length and releases.
+      // Several recordings can share an ISRC (edits, duplicates, the music video); prefer an audio
+      // recording, then one with a length.
       recordings.sort(
-        (a, b) => Number(b.track.durationMs !== undefined) - Number(a.track.durationMs !== undefined),
+        (a, b) =>
+          Number(a.video === true) - Number(b.video === true) ||
+          Number(b.track.durationMs !== undefined) - Number(a.track.durationMs !== undefined),
       );
       return recordings[0] ?? null;
     },
@@ -188,9 +211,11 @@ export function createMusicBrainzEngine(settings: MusicBrainzSettings = {}): Met
         signal: options.signal,
         onLog: options.onLog,
       });
-      return list(record(response.data).recordings)
-        .map((recording) => mapMusicBrainzRecording(recording))
-        .filter((item): item is MetadataResult => item !== undefined);
+      return audioFirst(
+        list(record(response.data).recordings)
+          .map((recording) => mapMusicBrainzRecording(recording))
+          .filter((item): item is MetadataResult => item !== undefined),
+      );
     },
     close: () => client.close(),
   };

@@ -42,6 +42,22 @@ describe('odesli engine', () => {
     });
   });
 
+  it("names the song, not the video, for a YouTube link (another platform's song entity)", async () => {
+    context.server.on('GET', '/v1-alpha.1/links', { json: await fixture('links-youtube-input.json') });
+    const found = await engine().doLookup!({
+      ref: {
+        platform: 'youtube',
+        kind: 'track',
+        id: 'QfnVrp2bPuE',
+        url: 'https://www.youtube.com/watch?v=QfnVrp2bPuE',
+      },
+    });
+    expect(found).toMatchObject({
+      kind: 'track',
+      result: { track: { title: 'Angst', artists: ['Inzo'], ids: { youtube: 'QfnVrp2bPuE' } } },
+    });
+  });
+
   it('never reads an interface language as a storefront: intl-ja and Deezer /fr/ keep the default country', async () => {
     context.server.on('GET', '/v1-alpha.1/links', { json: await fixture('links.json') });
     for (const link of [

@@ -39,7 +39,49 @@ function entityId(uniqueId: unknown): string | undefined {
 }
 
 /**
- * Maps an Odesli `links` response: the entity's title and artist, and the per-platform ids. Tolerates a
+ * `linksByPlatform` keys whose song entity names the recording in catalogue terms, most trusted first. A
+ * YouTube entity is a video: its title and uploader ("INZO - Angst" by "Lowly.") are not the song's.
+ */
+const catalogueKeys = [
+  'spotify',
+  'deezer',
+  'appleMusic',
+  'itunes',
+  'tidal',
+  'amazonMusic',
+  'amazonStore',
+  'soundcloud',
+  'pandora',
+  'napster',
+];
+
+function isYoutubeEntity(uniqueId: string, entity: Record<string, unknown>): boolean {
+  return uniqueId.startsWith('YOUTUBE_') || entity.apiProvider === 'youtube';
+}
+
+/**
+ * The entity whose title and artist describe the song. For a YouTube input that is a `type: "song"` entity
+ * of another platform (Spotify, Deezer, Apple, then the rest), found through `linksByPlatform`; the YouTube
+ * entity itself only when the answer holds no other.
+ */
+function songEntity(body: Record<string, unknown>, mainId: string): Record<string, unknown> {
+  const entities = record(body.entitiesByUniqueId);
+  const main = record(entities[mainId]);
+  if (!isYoutubeEntity(mainId, main)) return main;
+  const links = record(body.linksByPlatform);
+  const keys = [...catalogueKeys, ...Object.keys(links).filter((key) => !catalogueKeys.includes(key))];
+  for (const key of keys) {
+    const uniqueId = text(record(links[key]).entityUniqueId);
+    if (!uniqueId) continue;
+    const entity = record(entities[uniqueId]);
+    if (entity.type === 'song' && text(entity.title) && !isYoutubeEntity(uniqueId, entity)) return entity;
+  }
+  return main;
+}
+
+/**
+ * Maps an Odesli `links` response: the song's title and artist, and the per-platform ids. For a YouTube
+ * link the title and artist come from another platform's song entity, not from the video. Tolerates a
  * degraded answer with empty `linksByPlatform` (since 2026 it no longer returns YouTube or Spotify links).
  * Returns `undefined` for a "no match" body (`entityUniqueId: ""`).
  */
@@ -47,8 +89,7 @@ export function mapOdesliLinks(value: unknown): MetadataResult | undefined {
   const body = record(value);
   const mainId = text(body.entityUniqueId);
   if (!mainId) return undefined;
-  const entities = record(body.entitiesByUniqueId);
-  const entity = record(entities[mainId]);
+  const entity = songEntity(body, mainId);
   const title = text(entity.title);
   if (!title) return undefined;
   const ids: PlatformIds = {};

@@ -7,8 +7,8 @@ import {
   testSettings,
   useReplayServer,
 } from '../test/http-engine-harness.js';
-import type { CollectionLookupResult, LookupResult, TrackLookupResult } from './engine.js';
-import { createSpotifyEngine } from './spotify-engine.js';
+import type { CollectionLookupResult, LookupResult, MetadataResult, TrackLookupResult } from './engine.js';
+import { createSpotifyEngine, mapSpotifyApiTrack } from './spotify-engine.js';
 
 const fixture = (name: string) => readFixture(new URL(`./__fixtures__/spotify/${name}`, import.meta.url));
 const page = (name: string) => readFile(new URL(`./__fixtures__/spotify/${name}`, import.meta.url), 'utf8');
@@ -49,9 +49,11 @@ describe('spotify engine', () => {
       },
     });
     expect(found.result.track.isrc).toBeUndefined();
-    expect(found.result.track.coverArt).toMatchObject({
+    // Spotify's three sizes: 640 px is large, 300 px medium, 64 px small.
+    expect(found.result.track.coverArt).toEqual({
       small: expect.stringMatching(/4851/),
-      medium: expect.stringMatching(/b273/),
+      medium: expect.stringMatching(/1e02/),
+      large: expect.stringMatching(/b273/),
     });
   });
 
@@ -102,7 +104,78 @@ describe('spotify engine', () => {
     const playlist = (await spotify.doLookup!({
       ref: { platform: 'spotify', kind: 'playlist', id: '37i9dQZF1DX0Jc2pjxHiSR' },
     })) as CollectionLookupResult;
+    // "Daft Punk" is credited alone on another row, so it is cut out; a comma alone splits nothing more.
+    expect(playlist.tracks[0]?.track.artists).toEqual(['Daft Punk', 'Pharrell Williams, Nile Rodgers']);
+  });
+
+  it('never splits an artist name at its comma in embed track-list subtitles', async () => {
+    // No recorded embed page with such a credit was found in public projects: this is our embed-album.html
+    // [shape] fixture with its album and row subtitles set to comma-holding names.
+    const body = (await page('embed-album.html'))
+      .replaceAll('"subtitle": "Daft Punk"', '"subtitle": "Tyler, The Creator"')
+      .replace(
+        /("title": "Harder, Better, Faster, Stronger", "subtitle": )"Tyler, The Creator"/,
+        '$1"Tyler, The Creator, Earth, Wind & Fire"',
+      );
+    context.server.on('GET', '/embed/album/2noRn2Aes5aoNVsU6iWThc', {
+      body,
+      headers: { 'content-type': 'text/html' },
+    });
+    const album = (await engine().doLookup!({
+      ref: { platform: 'spotify', kind: 'album', id: '2noRn2Aes5aoNVsU6iWThc' },
+    })) as CollectionLookupResult;
+    expect(album.artists).toEqual(['Tyler, The Creator']);
+    expect(album.tracks.map((item) => item.track.artists)).toEqual([
+      ['Tyler, The Creator'],
+      ['Tyler, The Creator', 'Earth, Wind & Fire'],
+    ]);
+  });
+
+  it('takes structured artists of a track-list row over its subtitle', async () => {
+    const body = (await page('embed-playlist.html')).replace(
+      '"subtitle": "Daft Punk, Pharrell Williams, Nile Rodgers",',
+      '"subtitle": "Daft Punk, Pharrell Williams, Nile Rodgers", "artists": [{"name": "Daft Punk"}, {"name": "Pharrell Williams"}, {"name": "Nile Rodgers"}],',
+    );
+    context.server.on('GET', '/embed/playlist/37i9dQZF1DX0Jc2pjxHiSR', {
+      body,
+      headers: { 'content-type': 'text/html' },
+    });
+    const playlist = (await engine().doLookup!({
+      ref: { platform: 'spotify', kind: 'playlist', id: '37i9dQZF1DX0Jc2pjxHiSR' },
+    })) as CollectionLookupResult;
     expect(playlist.tracks[0]?.track.artists).toEqual(['Daft Punk', 'Pharrell Williams', 'Nile Rodgers']);
+  });
+
+  it('leaves podcast episodes out of an embed playlist', async () => {
+    // The episode row's shape (`uri` spotify:episode:…, `entityType: "episode"`) is what public embed
+    // parsers handle; no recorded embed page with an episode was found.
+    const body = (await page('embed-playlist.html')).replace(
+      '"trackList": [',
+      '"trackList": [{"uri": "spotify:episode:6Oo1FMgWEQpQKh2mYtsnp5", "uid": "e1", "title": "491- The Missing Middle", "subtitle": "99% Invisible", "duration": 2249560, "isPlayable": true, "entityType": "episode"}, ',
+    );
+    context.server.on('GET', '/embed/playlist/37i9dQZF1DX0Jc2pjxHiSR', {
+      body,
+      headers: { 'content-type': 'text/html' },
+    });
+    const playlist = (await engine().doLookup!({
+      ref: { platform: 'spotify', kind: 'playlist', id: '37i9dQZF1DX0Jc2pjxHiSR' },
+    })) as CollectionLookupResult;
+    expect(playlist.tracks.map((item) => item.track.ids.spotify)).toEqual([
+      '2KHRENHQzTIQ001nlP9Gdc',
+      '5W3cjX2J3tjhG8zb6u0qHn',
+    ]);
+  });
+
+  it('maps no podcast episode of a recorded Web API playlist page to a track', async () => {
+    const body = (await fixture('playlist-items-episode.json')) as { items: unknown[] };
+    const tracks = body.items
+      .map((item) => mapSpotifyApiTrack(item))
+      .filter((item): item is MetadataResult => item !== undefined);
+    expect(tracks.map((item) => [item.track.title, item.track.ids.spotify])).toEqual([
+      ['Typhoons', '5aFGo8wHEntVxFI8IF7Wuj'],
+    ]);
+    const [episode] = body.items as Array<{ track: unknown }>;
+    expect(mapSpotifyApiTrack(episode?.track)).toBeUndefined();
   });
 
   it('without Web API credentials it cannot search', () => {
@@ -129,6 +202,40 @@ describe('spotify engine', () => {
     expect(found.result).toMatchObject({
       isrcAuthoritative: false,
       track: { isrc: 'GBDUW0000059', album: 'Discovery', durationMs: 224_693, releaseDate: '2001-03-12' },
+    });
+  });
+
+  it('reports the requested id of a relinked track (linked_from), keeping the served one apart', async () => {
+    context.server.on('POST', '/api/token', { json: await fixture('token.json') });
+    context.server.on('GET', '/v1/tracks/3ISYGHoYnu4gos6JNMfL4z', {
+      json: await fixture('track-relinked.json'),
+    });
+    const found = (await engine(apiCredentials).doLookup!({
+      ref: { platform: 'spotify', kind: 'track', id: '3ISYGHoYnu4gos6JNMfL4z' },
+    })) as TrackLookupResult;
+    expect(found.result).toMatchObject({
+      url: 'https://open.spotify.com/track/3ISYGHoYnu4gos6JNMfL4z',
+      relinkedId: '2CgOd0Lj5MuvOqzqdaAXtS',
+      track: {
+        title: 'Shelter',
+        artists: ['Porter Robinson', 'Madeon'],
+        ids: { spotify: '3ISYGHoYnu4gos6JNMfL4z' },
+      },
+    });
+  });
+
+  it('labels Spotify 640 px cover art large, 300 px medium and 64 px small', async () => {
+    context.server.on('POST', '/api/token', { json: await fixture('token.json') });
+    context.server.on('GET', '/v1/tracks/3ISYGHoYnu4gos6JNMfL4z', {
+      json: await fixture('track-relinked.json'),
+    });
+    const found = (await engine(apiCredentials).doLookup!({
+      ref: { platform: 'spotify', kind: 'track', id: '3ISYGHoYnu4gos6JNMfL4z' },
+    })) as TrackLookupResult;
+    expect(found.result.track.coverArt).toEqual({
+      large: 'https://i.scdn.co/image/86d2ea59969c263d3c82d5ef37013b9a3f18807c',
+      medium: 'https://i.scdn.co/image/68f416fd0621950781ac84d273978b9e0a4b7eaa',
+      small: 'https://i.scdn.co/image/a0e8487416d4a219b23192bc6eeec705dbae1adb',
     });
   });
 

@@ -1,4 +1,4 @@
-import type { TrackMetadata } from '@nexstream/core';
+import type { CoverArt, TrackMetadata } from '@nexstream/core';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import type {
   CollectionLookupResult,
@@ -12,7 +12,6 @@ import type {
 import { createHttpClient, type HttpEngineSettings } from './http-client.js';
 import { serviceRateLimits } from './rate-limiter.js';
 import {
-  coverArtFromImages,
   credential,
   isoDate,
   list,
@@ -64,6 +63,25 @@ function images(value: unknown): SizedImage[] {
     .filter((image): image is SizedImage => image !== undefined);
 }
 
+/**
+ * Sorts Spotify images into core's cover-art sizes. Spotify serves each cover at 640, 300 and 64 px: 640 is
+ * the largest it has, so it is `large`; 300 is `medium`; 64 is `small`. An image without a width counts as
+ * medium. (The shared 1000 px `large` threshold fits services that serve 1000+ px art; Spotify never does.)
+ */
+export function spotifyCoverArt(images: SizedImage[]): CoverArt | undefined {
+  const art: CoverArt = {};
+  const best: Record<keyof CoverArt, number> = { small: -1, medium: -1, large: -1 };
+  for (const image of images) {
+    const width = image.width ?? 300;
+    const size: keyof CoverArt = width >= 600 ? 'large' : width >= 250 ? 'medium' : 'small';
+    if (width > best[size]) {
+      best[size] = width;
+      art[size] = image.url;
+    }
+  }
+  return Object.keys(art).length > 0 ? art : undefined;
+}
+
 /** Reads `<script id="__NEXT_DATA__">` of an embed page and returns `props.pageProps.state.data.entity`. */
 export function spotifyEmbedEntity(html: string): Record<string, unknown> | undefined {
   const match = /<script[^>]*id="__NEXT_DATA__"[^>]*>([\s\S]*?)<\/script>/.exec(html);
@@ -78,21 +96,75 @@ export function spotifyEmbedEntity(html: string): Record<string, unknown> | unde
 }
 
 function embedCoverArt(entity: Record<string, unknown>) {
-  return coverArtFromImages([
+  return spotifyCoverArt([
     ...images(record(entity.coverArt).sources),
     ...images(record(entity.visualIdentity).image),
   ]);
 }
 
-/** Maps an embed-page track entity (or a `trackList[]` item). No ISRC: the embed page has none. */
-export function mapSpotifyEmbedTrack(value: unknown, album?: string): MetadataResult | undefined {
+/** The names of a structured `artists[]` list (`[{ name, uri }]`), in order. */
+function structuredArtists(value: unknown): string[] {
+  return uniqueNames(list(value).map((artist) => text(record(artist).name)));
+}
+
+/**
+ * Splits an embed page's `subtitle` ("Tyler, The Creator, Frank Ocean") into credits. The subtitle joins
+ * credits with ", ", and an artist's own name can hold a comma ("Tyler, The Creator", "Earth, Wind & Fire"),
+ * so a comma alone never splits a credit: only names the page states on their own (`knownNames`: structured
+ * artists, the album's artist, a row credited to one artist) are cut out of it; the text between them stays
+ * one credit.
+ */
+export function splitSpotifySubtitle(subtitle: string, knownNames: Iterable<string> = []): string[] {
+  const known = new Set<string>();
+  for (const name of knownNames) {
+    const value = text(name);
+    if (value) known.add(value.toLocaleLowerCase());
+  }
+  const parts = subtitle.split(', ');
+  const credits: string[] = [];
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length > 0) credits.push(pending.join(', '));
+    pending = [];
+  };
+  for (let start = 0; start < parts.length; ) {
+    let end = -1;
+    for (let candidate = parts.length; candidate > start; candidate--) {
+      if (known.has(parts.slice(start, candidate).join(', ').trim().toLocaleLowerCase())) {
+        end = candidate;
+        break;
+      }
+    }
+    if (end === -1) {
+      pending.push(parts[start] ?? '');
+      start++;
+    } else {
+      flush();
+      credits.push(parts.slice(start, end).join(', '));
+      start = end;
+    }
+  }
+  flush();
+  return uniqueNames(credits);
+}
+
+/**
+ * Maps an embed-page track entity (or a `trackList[]` item). No ISRC: the embed page has none. Artists come
+ * from a structured `artists[]` when the item has one, else from its `subtitle` split by
+ * {@link splitSpotifySubtitle} with `knownNames`.
+ */
+export function mapSpotifyEmbedTrack(
+  value: unknown,
+  album?: string,
+  knownNames: Iterable<string> = [],
+): MetadataResult | undefined {
   const item = record(value);
   const id = text(item.id) ?? idFromUri(item.uri);
   const title = text(item.name) ?? text(item.title);
   if (!id || !title) return undefined;
   const artists = list(item.artists).length
-    ? uniqueNames(list(item.artists).map((artist) => text(record(artist).name)))
-    : uniqueNames((text(item.subtitle) ?? '').split(/,\s+/));
+    ? structuredArtists(item.artists)
+    : splitSpotifySubtitle(text(item.subtitle) ?? '', knownNames);
   const track: TrackMetadata = { title, artists, ids: { spotify: id } };
   if (album) track.album = album;
   const durationMs = positiveMs(item.duration);
@@ -105,13 +177,34 @@ export function mapSpotifyEmbedTrack(value: unknown, album?: string): MetadataRe
   return { engine: 'spotify', track, isrcAuthoritative: false, url: spotifyUrl('track', id) };
 }
 
+/** A podcast episode or a local file in a track list: not a catalogue recording. */
+function isEpisodeOrLocal(item: Record<string, unknown>): boolean {
+  const uri = text(item.uri) ?? '';
+  return (
+    item.type === 'episode' ||
+    item.entityType === 'episode' ||
+    item.episode === true ||
+    uri.startsWith('spotify:episode:') ||
+    item.is_local === true ||
+    uri.startsWith('spotify:local:')
+  );
+}
+
 /**
  * Maps a Web API track (`/v1/tracks/{id}`, search items, or album tracks with `album` passed in). An ISRC
  * in `external_ids` is kept as a hint but never authoritative (Development-Mode apps no longer get it).
+ * Accepts a playlist item (`{ is_local, track }`) too. Podcast episodes and local files give `undefined`.
+ * A relinked track (`linked_from`) reports the requested id as its Spotify id and URL, and the id Spotify
+ * served as `relinkedId`.
  */
 export function mapSpotifyApiTrack(value: unknown, albumValue?: unknown): MetadataResult | undefined {
-  const item = record(value);
-  const id = text(item.id);
+  const outer = record(value);
+  const wrapped = 'track' in outer && typeof outer.track === 'object' && outer.track !== null;
+  const item = wrapped ? record(outer.track) : outer;
+  if ((wrapped && outer.is_local === true) || isEpisodeOrLocal(item)) return undefined;
+  const servedId = text(item.id);
+  const linkedFrom = record(item.linked_from);
+  const id = text(linkedFrom.id) ?? servedId;
   const title = text(item.name);
   if (!id || !title) return undefined;
   const album = record(item.album ?? albumValue);
@@ -126,17 +219,20 @@ export function mapSpotifyApiTrack(value: unknown, albumValue?: unknown): Metada
   if (durationMs) track.durationMs = durationMs;
   const isrc = normalizeIsrc(record(item.external_ids).isrc);
   if (isrc) track.isrc = isrc;
-  const art = coverArtFromImages(images(album.images));
+  const art = spotifyCoverArt(images(album.images));
   if (art) track.coverArt = art;
   const releaseDate = isoDate(album.release_date);
   if (releaseDate) track.releaseDate = releaseDate;
   if (typeof item.explicit === 'boolean') track.explicit = item.explicit;
-  return {
+  const relinked = servedId !== undefined && servedId !== id;
+  const result: MetadataResult = {
     engine: 'spotify',
     track,
     isrcAuthoritative: false,
-    url: text(record(item.external_urls).spotify) ?? spotifyUrl('track', id),
+    url: text(record((relinked ? linkedFrom : item).external_urls).spotify) ?? spotifyUrl('track', id),
   };
+  if (relinked) result.relinkedId = servedId;
+  return result;
 }
 
 /** Builds a Web API search query: `track:"…" artist:"…"`. */
@@ -284,21 +380,35 @@ export function createSpotifyEngine(settings: SpotifySettings = {}): MetadataEng
 
   function embedCollection(ref: LookupRef, entity: Record<string, unknown>): CollectionLookupResult {
     const title = text(entity.name) ?? text(entity.title) ?? '';
-    const tracks = list(entity.trackList)
-      .map((item) => mapSpotifyEmbedTrack(item, ref.kind === 'album' ? title : undefined))
+    // An album's subtitle is its artist credit, kept whole: a comma may be part of a name.
+    const artists =
+      ref.kind === 'artist'
+        ? uniqueNames([title])
+        : list(entity.artists).length
+          ? structuredArtists(entity.artists)
+          : ref.kind === 'album'
+            ? uniqueNames([text(entity.subtitle)])
+            : [];
+    const rows = list(entity.trackList)
+      .map(record)
+      .filter((item) => !isEpisodeOrLocal(item));
+    // Names the page states on their own: the collection's artists, structured row artists, and rows
+    // credited to a single artist (no comma). They are cut out of the comma-joined subtitles.
+    const knownNames = [
+      ...artists,
+      ...rows.flatMap((item) => structuredArtists(item.artists)),
+      ...rows
+        .map((item) => text(item.subtitle))
+        .filter((name): name is string => name !== undefined && !name.includes(',')),
+    ];
+    const tracks = rows
+      .map((item) => mapSpotifyEmbedTrack(item, ref.kind === 'album' ? title : undefined, knownNames))
       .filter((item): item is MetadataResult => item !== undefined);
     const result: CollectionLookupResult = {
       kind: ref.kind as CollectionLookupResult['kind'],
       engine: 'spotify',
       title,
-      artists:
-        ref.kind === 'artist'
-          ? uniqueNames([title])
-          : list(entity.artists).length
-            ? uniqueNames(list(entity.artists).map((artist) => text(record(artist).name)))
-            : ref.kind === 'album'
-              ? uniqueNames((text(entity.subtitle) ?? '').split(/,\s+/))
-              : [],
+      artists,
       ids: { spotify: ref.id },
       tracks,
       url: spotifyUrl(ref.kind, ref.id),
@@ -353,7 +463,7 @@ export function createSpotifyEngine(settings: SpotifySettings = {}): MetadataEng
       tracks,
       url: spotifyUrl('album', ref.id),
     };
-    const art = coverArtFromImages(images(body.images));
+    const art = spotifyCoverArt(images(body.images));
     if (art) result.coverArt = art;
     if (typeof albumTracks.total === 'number' && albumTracks.total > tracks.length)
       result.total = albumTracks.total;
