@@ -63,7 +63,8 @@ export function parseInput(text: string): TrackRef {
 
   if (!/\s/.test(trimmed)) {
     if (isrcPattern.test(trimmed)) return { type: 'isrc', isrc: normalizeIsrc(trimmed) };
-    const link = singleTokenLink(trimmed);
+    // A link on its own, or wrapped in markup that people paste (`**…**`, `(…)`, `` `…` ``, `[…](…)`).
+    const link = singleTokenLink(trimmed) ?? firstLinkIn(trimmed);
     if (link) return parseLink(link);
   } else {
     if (isrcPattern.test(trimmed)) return { type: 'isrc', isrc: normalizeIsrc(trimmed) };
@@ -97,7 +98,7 @@ const knownHostPattern = knownHostSuffixes.map((host) => host.replace(/\./g, '\\
 /** The first link inside pasted text: an http(s) URL, a `spotify:` URI, or a known host without scheme. */
 const linkInText = new RegExp(
   [
-    String.raw`https?:\/\/[^\s<>"'\`]+`,
+    String.raw`https?:\/\/[^\s<>"'\`\[\]]+`,
     String.raw`spotify:(?:track|album|playlist|artist|user):[^\s<>"'\`]+`,
     String.raw`(?<![\w@.\/-])(?:[a-z0-9-]+\.)*(?:${knownHostPattern})[\/?#][^\s<>"'\`]*`,
   ].join('|'),
@@ -209,6 +210,9 @@ function parseLink(link: string): TrackRef {
 }
 
 function redirect(platform: Platform, url: URL, link: string): TrackRef {
+  // Branch (app.link) links from Spotify's mobile web player carry their target in `$full_url`.
+  const target = url.searchParams.get('$full_url');
+  if (target && /^https:\/\/open\.spotify\.com\//i.test(target)) return parseLink(target);
   if (url.pathname === '/' || url.pathname === '') {
     throw invalid(`short link "${clip(link)}" has no path: paste the whole link`);
   }
