@@ -12,6 +12,7 @@ import {
 } from '@nexstream/core/node';
 import { type Broadcaster, createBroadcaster } from '@nexstream/hls-broadcaster';
 import { createRegistry, type Registry } from '@nexstream/registry';
+import { youtubeVideoId } from '@nexstream/registry/verification';
 import { createDefaultEngines, createResolver, type EngineSet, type Resolver } from '@nexstream/resolver';
 import type { ServerConfig } from './config.js';
 import { type FixtureWorld, startFixtureWorld } from './fixtures.js';
@@ -112,7 +113,7 @@ export async function createServices(config: ServerConfig, logger: Logger): Prom
           const { stored } = await media.format(mediaId, formatId);
           if (!extractor) throw error;
           // By video id when it is a YouTube video; yt-dlp reads YouTube only, whatever the URL.
-          const videoId = /^youtube:([A-Za-z0-9_-]{11})$/.exec(mediaId)?.[1];
+          const videoId = youtubeVideoId(mediaId);
           const { media: fresh } = await extractor.doExtract({
             ...(videoId ? { id: videoId } : { url: stored.media.pageUrl }),
             signal,

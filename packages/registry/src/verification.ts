@@ -14,4 +14,5 @@ export {
   type VerifiedMatch,
   type VerifiedMatchInput,
   verifiedDurationToleranceMs,
+  youtubeVideoId,
 } from './verified-match.js';

@@ -6,8 +6,8 @@ import {
   toNexStreamError,
 } from '@nexstream/core';
 import type { Registry, RegistryEntry } from '@nexstream/registry';
+import { youtubeVideoId } from '@nexstream/registry/verification';
 import type { VideoEngine } from './engine.js';
-import { youtubeIdOf } from './youtube-format.js';
 
 /** Options for {@link createLinkRefresher}. */
 export interface LinkRefresherOptions {
@@ -188,7 +188,7 @@ export function createLinkRefresher(options: LinkRefresherOptions): LinkRefreshe
     const started = performance.now();
     try {
       // The registry holds YouTube media only: extract by id (the canonical watch URL), never a stored URL.
-      const id = youtubeIdOf(mediaId);
+      const id = youtubeVideoId(mediaId);
       const { media } = await video.doExtract({
         ...(id ? { id } : { url: entry.media.pageUrl }),
         ...(signal ? { signal } : {}),

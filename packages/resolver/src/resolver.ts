@@ -18,6 +18,7 @@ import type {
   VerificationMethod,
   VerifiedMatch,
 } from '@nexstream/registry';
+import { youtubeVideoId } from '@nexstream/registry/verification';
 import type {
   Engine,
   ExtractedMedia,
@@ -54,7 +55,6 @@ import {
   toMatchCandidate,
   verificationMethodOf,
 } from './verification.js';
-import { youtubeIdOf } from './youtube-format.js';
 
 /**
  * Which metadata engines hold each platform's own catalogue: a link's metadata comes from them first
@@ -252,7 +252,7 @@ export function parseOverride(override: string): string {
 
 /** What yt-dlp reads for a candidate: a YouTube video by its id (the canonical watch URL), anything else by URL. */
 function extractTarget(candidate: VideoCandidate): { id: string } | { url: string } {
-  const id = youtubeIdOf(candidate.mediaId);
+  const id = youtubeVideoId(candidate.mediaId);
   return id ? { id } : { url: candidate.url };
 }
 

@@ -131,35 +131,36 @@ describe('spotify engine', () => {
     ]);
   });
 
-  it('takes structured artists of a track-list row over its subtitle', async () => {
-    const body = (await page('embed-playlist.html')).replace(
-      '"subtitle": "Daft Punk, Pharrell Williams, Nile Rodgers",',
-      '"subtitle": "Daft Punk, Pharrell Williams, Nile Rodgers", "artists": [{"name": "Daft Punk"}, {"name": "Pharrell Williams"}, {"name": "Nile Rodgers"}],',
-    );
+  /** Serves our embed-playlist.html fixture changed by `edit` and looks the playlist up. */
+  async function editedPlaylist(edit: (body: string) => string): Promise<CollectionLookupResult> {
     context.server.on('GET', '/embed/playlist/37i9dQZF1DX0Jc2pjxHiSR', {
-      body,
+      body: edit(await page('embed-playlist.html')),
       headers: { 'content-type': 'text/html' },
     });
-    const playlist = (await engine().doLookup!({
+    return (await engine().doLookup!({
       ref: { platform: 'spotify', kind: 'playlist', id: '37i9dQZF1DX0Jc2pjxHiSR' },
     })) as CollectionLookupResult;
+  }
+
+  it('takes structured artists of a track-list row over its subtitle', async () => {
+    const playlist = await editedPlaylist((body) =>
+      body.replace(
+        '"subtitle": "Daft Punk, Pharrell Williams, Nile Rodgers",',
+        '"subtitle": "Daft Punk, Pharrell Williams, Nile Rodgers", "artists": [{"name": "Daft Punk"}, {"name": "Pharrell Williams"}, {"name": "Nile Rodgers"}],',
+      ),
+    );
     expect(playlist.tracks[0]?.track.artists).toEqual(['Daft Punk', 'Pharrell Williams', 'Nile Rodgers']);
   });
 
   it('leaves podcast episodes out of an embed playlist', async () => {
     // The episode row's shape (`uri` spotify:episode:…, `entityType: "episode"`) is what public embed
     // parsers handle; no recorded embed page with an episode was found.
-    const body = (await page('embed-playlist.html')).replace(
-      '"trackList": [',
-      '"trackList": [{"uri": "spotify:episode:6Oo1FMgWEQpQKh2mYtsnp5", "uid": "e1", "title": "491- The Missing Middle", "subtitle": "99% Invisible", "duration": 2249560, "isPlayable": true, "entityType": "episode"}, ',
+    const playlist = await editedPlaylist((body) =>
+      body.replace(
+        '"trackList": [',
+        '"trackList": [{"uri": "spotify:episode:6Oo1FMgWEQpQKh2mYtsnp5", "uid": "e1", "title": "491- The Missing Middle", "subtitle": "99% Invisible", "duration": 2249560, "isPlayable": true, "entityType": "episode"}, ',
+      ),
     );
-    context.server.on('GET', '/embed/playlist/37i9dQZF1DX0Jc2pjxHiSR', {
-      body,
-      headers: { 'content-type': 'text/html' },
-    });
-    const playlist = (await engine().doLookup!({
-      ref: { platform: 'spotify', kind: 'playlist', id: '37i9dQZF1DX0Jc2pjxHiSR' },
-    })) as CollectionLookupResult;
     expect(playlist.tracks.map((item) => item.track.ids.spotify)).toEqual([
       '2KHRENHQzTIQ001nlP9Gdc',
       '5W3cjX2J3tjhG8zb6u0qHn',

@@ -4,11 +4,11 @@ import {
   type VerificationMethod,
   type VerifiedMatch,
   verifiedDurationToleranceMs,
+  youtubeVideoId,
 } from '@nexstream/registry/verification';
 import type { MetadataResult, VideoCandidate } from './engine.js';
 import { type CandidateScore, defaultMatchThresholds, type MatchCandidate } from './match-scorer.js';
 import { containsWords, textSimilarity } from './text-normalize.js';
-import { youtubeIdOf } from './youtube-format.js';
 
 /**
  * The lowest title similarity (0–1, `textSimilarity` after bracketed parts and feat. credits are dropped) at
@@ -169,7 +169,7 @@ export function verificationMethodOf(
   trackDurationMs: number | undefined,
 ): VerificationMethod | undefined {
   if (!authority || score.grade !== 'verified') return undefined;
-  if (!youtubeIdOf(candidate.mediaId)) return undefined;
+  if (!youtubeVideoId(candidate.mediaId)) return undefined;
   if (!trackDurationMs || !candidate.durationMs) return undefined;
   if (Math.abs(trackDurationMs - candidate.durationMs) > verifiedDurationToleranceMs) return undefined;
   if (candidate.foundByIsrc === authority.isrc) return 'isrc-search';
@@ -209,7 +209,7 @@ export function buildVerifiedMatch(parts: VerifiedMatchParts): VerifiedMatchOutc
       problems: [`a video picked by ${String(parts.via)} is never verified: only the race's pick is`],
     };
   }
-  if (parts.media.platform !== 'youtube' || !youtubeIdOf(parts.media.id)) {
+  if (parts.media.platform !== 'youtube' || !youtubeVideoId(parts.media.id)) {
     return {
       problems: [
         `${parts.media.id} was not identified by yt-dlp's YouTube extractor: only YouTube videos are verified`,

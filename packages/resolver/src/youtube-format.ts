@@ -64,11 +64,6 @@ export function artTrackOf(info: Record<string, unknown>): ArtTrack | undefined 
   return artTrack;
 }
 
-/** The YouTube video id of a `youtube:<11 characters>` media id, else `undefined`. */
-export function youtubeIdOf(mediaId: string): string | undefined {
-  return /^youtube:([A-Za-z0-9_-]{11})$/.exec(mediaId)?.[1];
-}
-
 /**
  * True when yt-dlp's own YouTube extractor produced the info dict (`extractor_key`, or `ie_key` on a flat
  * search entry, is exactly `Youtube`). Only then is the id a YouTube video id: a page read by the generic
