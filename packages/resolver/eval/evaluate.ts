@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { MatchGrade, TrackMetadata } from '@nexstream/core';
 import type { MatchCandidate, ScoreOptions } from '../src/match-scorer.js';
+import type { MusicSearchEntry, MusicTextRun } from '../src/youtube-music-format.js';
 
 /** The track of a case: what the metadata engines would have found. */
 export interface EvalTrack {
@@ -15,14 +16,86 @@ export interface EvalTrack {
   durationMs?: number;
   isrc?: string;
   explicit?: boolean;
+  /** Other spellings of the artists, as MusicBrainz sort names and aliases give them (`TrackMetadata.artistAliases`). */
+  artistAliases?: string[];
 }
+
+/**
+ * One YouTube Music search result as a case file writes it, compactly. {@link musicEntryOf} expands it into
+ * the {@link MusicSearchEntry} InnerTube's list item would give (credit runs linked to `UC…` channels, the album
+ * run linked to `MPRE…`, `•` separators, the duration, the plays or views column), and the engine's own
+ * `mapMusicSearch` turns the entries into candidates: the case's candidates are exactly what the engine
+ * produces from such a search.
+ */
+export interface CompactMusicResult {
+  /** Video id (11 characters). */
+  v: string;
+  /** Title as YouTube Music shows it. */
+  t: string;
+  /** `musicVideoType`: art track, official video, user upload, podcast episode. */
+  type: 'ATV' | 'OMV' | 'UGC' | 'PODCAST_EPISODE';
+  /** Credited artists (or the uploading channel), each `[name, channelId]`; channel id may be omitted. */
+  by: Array<[string] | [string, string]>;
+  /** Album `[title, browseId]` (songs only). */
+  album?: [string] | [string, string];
+  /** Duration as shown: `3:32`, `1:02:03`. */
+  dur: string;
+  /** Count as shown: `1.2M plays` (songs), `35M views` (videos). */
+  count?: string;
+  explicit?: boolean;
+  /** Came from the top-result card. */
+  top?: boolean;
+}
+
+/** The {@link MusicSearchEntry} InnerTube's list item would give for a {@link CompactMusicResult}. */
+export function musicEntryOf(result: CompactMusicResult): MusicSearchEntry {
+  const dot: MusicTextRun = { text: ' • ' };
+  const credits: MusicTextRun[] = [];
+  result.by.forEach(([name, channelId], index) => {
+    if (index > 0) credits.push({ text: index === result.by.length - 1 ? ' & ' : ', ' });
+    credits.push(
+      channelId
+        ? {
+            text: name,
+            browseId: channelId,
+            pageType: result.type === 'UGC' ? 'MUSIC_PAGE_TYPE_USER_CHANNEL' : 'MUSIC_PAGE_TYPE_ARTIST',
+          }
+        : { text: name },
+    );
+  });
+  const detailRuns: MusicTextRun[] = [...credits];
+  const extraRuns: MusicTextRun[] = [];
+  if (result.album) {
+    const [title, browseId] = result.album;
+    detailRuns.push(dot, browseId ? { text: title, browseId, pageType: 'MUSIC_PAGE_TYPE_ALBUM' } : { text: title });
+  }
+  if (result.count && !result.album) detailRuns.push(dot, { text: result.count });
+  detailRuns.push(dot, { text: result.dur });
+  if (result.count && result.album) extraRuns.push({ text: result.count });
+  return {
+    videoId: result.v,
+    title: result.t,
+    musicVideoType: `MUSIC_VIDEO_TYPE_${result.type}`,
+    detailRuns,
+    extraRuns,
+    badges: result.explicit ? ['MUSIC_EXPLICIT_BADGE'] : [],
+    thumbnails: [],
+    topResult: result.top === true,
+  };
+}
+
+/** The engine's mapping of a search (`mapMusicSearch` of `@nexstream/resolver`), passed in by the caller. */
+export type MapMusicSearch = (entries: MusicSearchEntry[], options: { engine: string }) => MatchCandidate[];
 
 /** One labeled case: a track, the search results in their search order, and which of them are right or wrong. */
 export interface EvalCase {
   id: string;
   note: string;
   track: EvalTrack;
+  /** The search results in search order. Filled from {@link EvalCase.ytmusic} when the file gives that instead. */
   candidates: MatchCandidate[];
+  /** A YouTube Music search, in InnerTube's order; the loader maps it with the engine's own mapping. */
+  ytmusic?: CompactMusicResult[];
   /** Ids of videos that carry the requested recording. Empty: accepting nothing is the right answer. */
   acceptable: string[];
   /** Ids of videos that must never be accepted (another recording, an altered copy, another song). */
@@ -137,14 +210,30 @@ function isSong(candidate: MatchCandidate): boolean {
 
 const gradeOrder: Record<MatchGrade, number> = { verified: 4, exact: 3, strong: 2, fuzzy: 1, rejected: 0 };
 
-/** Reads every `*.json` group in the cases folder, sorted by file name, and checks the labels are consistent. */
-export function loadEvalGroups(directory: URL = new URL('./cases/', import.meta.url)): EvalGroup[] {
+/**
+ * Reads every `*.json` group in the cases folder, sorted by file name, and checks the labels are consistent.
+ * Cases written as a YouTube Music search (`ytmusic`) get their candidates from `mapMusicSearch`.
+ */
+export function loadEvalGroups(
+  mapMusicSearch: MapMusicSearch,
+  directory: URL = new URL('./cases/', import.meta.url),
+): EvalGroup[] {
   const files = readdirSync(directory)
     .filter((name) => name.endsWith('.json'))
     .sort();
   const groups = files.map((name) => JSON.parse(readFileSync(new URL(name, directory), 'utf8')) as EvalGroup);
   for (const group of groups) {
     for (const evalCase of group.cases) {
+      if (evalCase.ytmusic) {
+        const entries = evalCase.ytmusic.map(musicEntryOf);
+        if (entries.some((entry) => entry.videoId.length !== 11)) {
+          throw new Error(`eval case ${group.group}/${evalCase.id}: a video id is not 11 characters`);
+        }
+        evalCase.candidates = mapMusicSearch(entries, { engine: 'youtube-music' });
+        if (evalCase.candidates.length !== entries.length) {
+          throw new Error(`eval case ${group.group}/${evalCase.id}: a result did not map to a candidate`);
+        }
+      }
       const ids = new Set(evalCase.candidates.map((candidate) => candidate.id));
       const problem =
         ids.size !== evalCase.candidates.length

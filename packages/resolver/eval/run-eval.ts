@@ -4,11 +4,11 @@
  * its last line one JSON object with the figures (ours and the "first search result" baseline).
  * Build first: `npx turbo run build --filter=@nexstream/resolver`.
  */
-import { defaultMatchThresholds, rankCandidates } from '@nexstream/resolver';
+import { defaultMatchThresholds, mapMusicSearch, rankCandidates } from '@nexstream/resolver';
 import { type EvalFigures, evaluate, loadEvalGroups, type RankFunction } from './evaluate.ts';
 
 const rank: RankFunction = (track, candidates, options) => rankCandidates(track, candidates, options);
-const groups = loadEvalGroups();
+const groups = loadEvalGroups(mapMusicSearch);
 const report = evaluate(groups, rank);
 
 const percent = (value: number) => `${(value * 100).toFixed(1)}%`.padStart(7);

@@ -2,6 +2,7 @@ import type { TrackMetadata } from '@nexstream/core';
 import { describe, expect, it } from 'vitest';
 import { evaluate, loadEvalGroups } from '../eval/evaluate.js';
 import type { VideoCandidate } from './engine.js';
+import { mapMusicSearch } from './youtube-music-format.js';
 import {
   defaultMatchThresholds,
   durationCloseness,
@@ -407,7 +408,7 @@ describe('grades', () => {
 });
 
 describe('evaluation set', () => {
-  const groups = loadEvalGroups();
+  const groups = loadEvalGroups(mapMusicSearch);
 
   it('has at least 150 labeled cases in every trap group, some without an acceptable video', () => {
     const cases = groups.flatMap((group) => group.cases);
