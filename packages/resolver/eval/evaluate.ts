@@ -67,7 +67,10 @@ export function musicEntryOf(result: CompactMusicResult): MusicSearchEntry {
   const extraRuns: MusicTextRun[] = [];
   if (result.album) {
     const [title, browseId] = result.album;
-    detailRuns.push(dot, browseId ? { text: title, browseId, pageType: 'MUSIC_PAGE_TYPE_ALBUM' } : { text: title });
+    detailRuns.push(
+      dot,
+      browseId ? { text: title, browseId, pageType: 'MUSIC_PAGE_TYPE_ALBUM' } : { text: title },
+    );
   }
   if (result.count && !result.album) detailRuns.push(dot, { text: result.count });
   detailRuns.push(dot, { text: result.dur });

@@ -2,7 +2,6 @@ import type { TrackMetadata } from '@nexstream/core';
 import { describe, expect, it } from 'vitest';
 import { evaluate, loadEvalGroups } from '../eval/evaluate.js';
 import type { VideoCandidate } from './engine.js';
-import { mapMusicSearch } from './youtube-music-format.js';
 import {
   defaultMatchThresholds,
   durationCloseness,
@@ -14,6 +13,7 @@ import {
   strongDurationGapMs,
   type VersionTag,
 } from './match-scorer.js';
+import { mapMusicSearch } from './youtube-music-format.js';
 
 const hello: TrackMetadata = {
   title: 'Hello',
