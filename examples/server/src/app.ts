@@ -24,9 +24,12 @@ export function createApp(services: Services, streams: StreamTracker, selfUrl: (
     const started = performance.now();
     // Read now: once a refused body's connection is closed the socket (and so `request.ip`) is gone.
     const ip = request.ip;
+    // Read now too: a router mounted on a prefix strips it from `request.path` and, when it answers without
+    // calling `next`, never puts it back (`/api/channels/…` would read as `/channels/…` at `finish`).
+    const apiRequest = request.path.startsWith('/api/');
     response.on('finish', () => {
       if (request.headers['x-nexstream-internal'] === services.internalToken) return;
-      const level = response.statusCode >= 500 ? 'warn' : request.path.startsWith('/api/') ? 'info' : 'debug';
+      const level = response.statusCode >= 500 ? 'warn' : apiRequest ? 'info' : 'debug';
       logger[level]('request', {
         method: request.method,
         path: request.originalUrl,

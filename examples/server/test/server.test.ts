@@ -183,6 +183,24 @@ describe('example server (fixtures mode)', () => {
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('NXS_NOT_FOUND');
   });
+
+  it('logs API requests answered by a mounted router (channels, registry) at info, under their full path', async () => {
+    const base = server.server.url;
+    const paths = [
+      '/api/channels',
+      '/api/channels/main/stream/status',
+      '/api/channels/main/playlist',
+      '/api/registry/stats',
+    ];
+    for (const path of paths) expect((await fetch(`${base}${path}`)).status).toBe(200);
+    await eventually(() =>
+      paths.every((path) =>
+        server.logs.lines.some(
+          (line) => line.msg === 'request' && line.path === path && line.level === 'info',
+        ),
+      ),
+    );
+  });
 });
 
 describe('example server guards and lifecycle', () => {
