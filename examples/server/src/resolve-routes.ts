@@ -1,7 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { NexStreamError, NexStreamErrorCode, type NexStreamEvent, type TrackMetadata } from '@nexstream/core';
 import { createSseReplayBuffer, createSseStream, type SseStream } from '@nexstream/core/node';
-import { parseOverride, type ResolutionSession, type SeedSession } from '@nexstream/resolver';
+import {
+  parseOverride,
+  type ResolutionSession,
+  type SeedReport,
+  type SeedSession,
+} from '@nexstream/resolver';
 import { type Router as ExpressRouter, Router } from 'express';
 import { presentedKey, requireKey, route } from './http.js';
 import { publicMedia } from './media-store.js';
@@ -48,6 +53,12 @@ export function createStreamTracker(): StreamTracker {
   };
 }
 
+/** The last word of a seed before `done`: what it stored, skipped and did not store, and why. */
+export interface SeedReportEvent {
+  type: 'seed-report';
+  report: SeedReport;
+}
+
 interface ResolveJob {
   session: ResolutionSession;
   stream: SseStream;
@@ -67,7 +78,9 @@ function publicEvent(event: NexStreamEvent): NexStreamEvent {
  * the events it missed and keeps following the same resolution. Closing the stream aborts the resolution
  * (after `resolveGraceMs`, which leaves time to reconnect).
  *
- * `POST /api/seed` `{ "input": "<album, playlist or artist link>" }`: the seed's progress as SSE.
+ * `POST /api/seed` `{ "input": "<album, playlist or artist link>" }`: the seed's progress as SSE (`progress`
+ * events, one per track with its `item`), then a `seed-report` event with the `SeedReport` (what was stored,
+ * skipped, not stored and why), then `done`.
  */
 export function resolveRoutes(services: Services, streams: StreamTracker): ExpressRouter {
   const { config } = services;
@@ -76,12 +89,12 @@ export function resolveRoutes(services: Services, streams: StreamTracker): Expre
   const jobs = new Map<string, ResolveJob>();
   const auth = requireKey(config.apiKey);
 
-  const open = (
+  const open = <TEvent extends { readonly type: string } = NexStreamEvent>(
     request: Parameters<typeof createSseStream>[0],
     response: Parameters<typeof createSseStream>[1],
     streamId: string,
   ) => {
-    const stream = createSseStream(request, response, {
+    const stream = createSseStream<TEvent>(request, response, {
       replay,
       streamId,
       heartbeatMs: config.heartbeatMs,
@@ -186,7 +199,7 @@ export function resolveRoutes(services: Services, streams: StreamTracker): Expre
       }
       const concurrency =
         typeof body.concurrency === 'number' ? Math.max(1, Math.min(8, body.concurrency)) : undefined;
-      const stream = open(request, response, `seed:${randomUUID()}`);
+      const stream = open<NexStreamEvent | SeedReportEvent>(request, response, `seed:${randomUUID()}`);
       const session: SeedSession = services.resolver.seed(body.input, {
         signal: stream.signal,
         ...(concurrency ? { concurrency } : {}),
@@ -194,7 +207,15 @@ export function resolveRoutes(services: Services, streams: StreamTracker): Expre
       });
       streams.addWork(session);
       void (async () => {
-        for await (const event of session) await stream.send(event);
+        for await (const event of session) {
+          // The report (what was stored, skipped, not stored and why) goes out just before `done`; the runner
+          // has finished by then, so `result` is settled. A failed seed has no report: its `error` event says why.
+          if (event.type === 'done') {
+            const report = await session.result.catch(() => undefined);
+            if (report) await stream.send({ type: 'seed-report', report });
+          }
+          await stream.send(event);
+        }
         stream.close();
       })();
     }),
