@@ -36,7 +36,7 @@ export function isValidIsrc(text: string): boolean {
  *
  * Links are recognized on open.spotify.com, deezer.com, music.apple.com / itunes.apple.com and
  * youtube.com / youtu.be / music.youtube.com, with or without a scheme, with tracking parameters, locale
- * paths and trailing slashes; short links (spotify.link, deezer.page.link, link.deezer.com, apple.co) give a
+ * paths and trailing slashes; short links (spotify.link, open.spotify.com/s/…, deezer.page.link, link.deezer.com, apple.co) give a
  * `redirect` ref to follow. In pasted text (`Check this out https://… !`), the first link wins; hosts without a
  * scheme are only recognized there when they are one of the hosts above and carry a path. Anything else becomes a `query`
  * (trimmed, inner whitespace collapsed). Pure and synchronous: it never touches the network.
@@ -172,6 +172,8 @@ function parseLink(link: string): TrackRef {
     case 'open.spotify.com':
     case 'play.spotify.com':
     case 'spotify.com':
+      // `open.spotify.com/s/<code>` is a share short link: only its redirect names the item.
+      if (segments[0] === 's' && segments[1] !== undefined) return redirect('spotify', url, link);
       return parseSpotifyPath(segments, link, url.searchParams.get('highlight'));
     case 'embed.spotify.com': {
       const uri = url.searchParams.get('uri');
