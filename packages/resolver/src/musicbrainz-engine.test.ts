@@ -7,10 +7,19 @@ import {
   useReplayServer,
 } from '../test/http-engine-harness.js';
 import type { MetadataResult } from './engine.js';
-import { createMusicBrainzEngine, musicBrainzRecordingQuery } from './musicbrainz-engine.js';
+import {
+  createMusicBrainzEngine,
+  mapMusicBrainzRecording,
+  musicBrainzRecordingQuery,
+  musicBrainzTitle,
+} from './musicbrainz-engine.js';
 import { checkIsrcAuthority } from './verification.js';
 
 const fixture = (name: string) => readFixture(new URL(`./__fixtures__/musicbrainz/${name}`, import.meta.url));
+/** The recorded video recording (see the fixtures README); its relations hold the audio recording. */
+const body = (await fixture('recording-video.json')) as {
+  relations: Array<{ type: string; recording?: unknown }>;
+};
 
 describe('musicbrainz engine', () => {
   const context = useReplayServer();
@@ -94,21 +103,39 @@ describe('musicbrainz engine', () => {
     ).toBe(undefined);
   });
 
-  it('carries a disambiguation into the title and lists a video recording after the audio ones', async () => {
-    // No recorded ws/2 body with `video: true` and a disambiguation was found in public projects: this is
-    // the recorded recording-search-aliases.json with its first recording set to `video: true` and
-    // `disambiguation: "live"` (both fields exist in every ws/2 recording).
-    const body = structuredClone(
-      (await fixture('recording-search-aliases.json')) as { recordings: object[] },
-    );
-    body.recordings[0] = { ...body.recordings[0], video: true, disambiguation: 'live' };
-    context.server.on('GET', '/ws/2/recording', { json: body });
-    const results = await engine().doSearch!({
-      track: { title: '残酷な天使のテーゼ', artists: ['Eri Kawai'] },
+  it('carries a disambiguation into the title and marks a video recording (a real recorded body)', () => {
+    // A real ws/2 recording look-up recorded by metabrainz/picard (test/data/ws_data/recording_video.json):
+    // the music video of Paradise Lost's "The Enemy", `video: true`, disambiguation "official music video",
+    // with the audio recording it shows under its "music video" relation (`video: false`, no disambiguation).
+    const video = structuredClone(body);
+    const audio = video.relations.find((relation) => relation.type === 'music video')?.recording;
+    expect(mapMusicBrainzRecording(video)).toMatchObject({
+      video: true,
+      url: 'https://musicbrainz.org/recording/370889ee-7a70-4d0a-8f4d-e514e0494d7e',
+      track: { title: 'The Enemy (official music video)', artists: ['Paradise Lost'], durationMs: 218_000 },
     });
+    const song = mapMusicBrainzRecording(audio);
+    expect(song?.track).toMatchObject({
+      title: 'The Enemy',
+      artists: ['Paradise Lost'],
+      durationMs: 219_066,
+    });
+    expect(song?.video).toBeUndefined();
+    // No recorded ws/2 body with a "live" or "remix" disambiguation was found; the title rule is the same.
+    expect(musicBrainzTitle('Creep', 'live')).toBe('Creep (live)');
+  });
+
+  it('lists a video recording after the audio one in a search', async () => {
+    // Both recordings are the real ones above; the search envelope around them is ours.
+    const video = structuredClone(body);
+    const audio = video.relations.find((relation) => relation.type === 'music video')?.recording;
+    context.server.on('GET', '/ws/2/recording', {
+      json: { count: 2, offset: 0, recordings: [video, audio] },
+    });
+    const results = await engine().doSearch!({ track: { title: 'The Enemy', artists: ['Paradise Lost'] } });
     expect(results.map((item) => [item.track.title, item.video])).toEqual([
-      ['残酷な天使のテーゼ', undefined],
-      ['残酷な天使のテーゼ (live)', true],
+      ['The Enemy', undefined],
+      ['The Enemy (official music video)', true],
     ]);
   });
 
