@@ -81,6 +81,8 @@ export async function startFixtureWorld(options: {
 `;
     const manifestUrl = `${replay.url}/cdn/harder-better-faster-stronger.mpd`;
     const resultsPage = `<html><head><title>Daft Punk - Harder, Better, Faster, Stronger (Official Audio)</title></head><body><video src="${manifestUrl}"></video></body></html>`;
+    // The stand-in for YouTube's watch page of the demo art track: the same DASH manifest.
+    const watchPage = `<html><head><title>Harder, Better, Faster, Stronger</title></head><body><video src="${manifestUrl}"></video></body></html>`;
     const html = { 'content-type': 'text/html; charset=utf-8' };
     const searchLatencyMs = options.searchLatencyMs ?? 1500;
 
@@ -94,6 +96,7 @@ export async function startFixtureWorld(options: {
       mbSearch,
       itunesSearch,
       itunesTrack,
+      musicSearch,
     ] = await Promise.all([
       text('spotify/embed-track.html'),
       json('spotify/oembed.json'),
@@ -104,6 +107,7 @@ export async function startFixtureWorld(options: {
       json('musicbrainz/recording-search.json'),
       json('itunes/search.json'),
       json('itunes/lookup-track.json'),
+      json('youtube-music/search-songs.json'),
     ]);
     replay
       .on('GET', /^\/spotify\/embed\/track\//, { headers: html, body: embedTrack })
@@ -120,6 +124,8 @@ export async function startFixtureWorld(options: {
         headers: { 'content-type': 'application/dash+xml' },
         body: manifest,
       })
+      .on('POST', '/youtube-music/youtubei/v1/search', { json: demoMusicSearch(musicSearch) })
+      .on('GET', '/youtube/watch', { headers: html, body: watchPage })
       // The search answers late on purpose, so the metadata card shows before the match settles.
       .on('GET', '/youtube/results', { headers: html, body: resultsPage, latencyMs: searchLatencyMs });
 
@@ -140,8 +146,9 @@ export async function startFixtureWorld(options: {
         musicbrainz: { baseURL: `${replay.url}/musicbrainz`, rateLimit: false },
         soundcharts: false,
         odesli: false,
-        // No recorded InnerTube answer for the fixture track yet: the offline world searches through yt-dlp.
-        youtubeMusic: false,
+        // YouTube Music answers every search (text or ISRC) with the demo art track: a recorded songs search
+        // with its first item renamed (see `demoMusicSearch`).
+        youtubeMusic: { baseURL: `${replay.url}/youtube-music` },
         groq: false,
         gemini: false,
         youtube: {
@@ -151,6 +158,9 @@ export async function startFixtureWorld(options: {
           // so no client text reaches these extractors.
           extractors: [...defaultYoutubeExtractors, 'generic', 'html5'],
           searchTarget: (query: string) => `${replay.url}/youtube/results?q=${encodeURIComponent(query)}`,
+          // Extraction by video id (the race's winner, the link refresher) reads this stand-in watch page,
+          // and what it gives is that YouTube video: the demo reaches `verified` and the registry.
+          watchPage: (id: string) => `${replay.url}/youtube/watch?v=${id}`,
         },
       },
       timings: { tier1DelayMs: 300, tier2DelayMs: 600, graceMs: 1500 },
@@ -165,6 +175,67 @@ export async function startFixtureWorld(options: {
     await Promise.allSettled([replay.close(), origin.close()]);
     throw error;
   }
+}
+
+/** The video id of the demo art track in the fixture YouTube Music search (made up: no such video exists). */
+export const fixtureYoutubeVideoId = 'hbfsDemo001';
+
+/**
+ * The YouTube Music answer of the offline world: the resolver's recorded songs search (NewPipeExtractor's
+ * `musicSongs` mock, see its fixtures README) cut to its first song, which becomes the demo track's art
+ * track — title, artist, album, length and video id renamed, explicit badge dropped; the structure is as
+ * recorded. Text and ISRC searches get the same page, as a quoted-ISRC search on YouTube Music finds the
+ * art track.
+ */
+function demoMusicSearch(recorded: unknown): unknown {
+  const body = structuredClone(recorded) as {
+    contents: {
+      tabbedSearchResultsRenderer: {
+        tabs: Array<{ tabRenderer: { content: { sectionListRenderer: { contents: unknown[] } } } }>;
+      };
+    };
+  };
+  const sections = body.contents.tabbedSearchResultsRenderer.tabs[0]!.tabRenderer.content.sectionListRenderer;
+  const shelf = sections.contents.find(
+    (
+      section,
+    ): section is { musicShelfRenderer: { contents: Array<{ musicResponsiveListItemRenderer: unknown }> } } =>
+      typeof section === 'object' && section !== null && 'musicShelfRenderer' in section,
+  )!;
+  const item = shelf.musicShelfRenderer.contents[0]!.musicResponsiveListItemRenderer as Record<
+    string,
+    unknown
+  >;
+  delete item.badges;
+  // The album run (linked to an `MPRE…` album page) names the album, Discovery.
+  for (const run of albumRuns(item)) run.text = 'Discovery';
+  shelf.musicShelfRenderer.contents = [{ musicResponsiveListItemRenderer: item }];
+  sections.contents = [shelf];
+  const renames: ReadonlyArray<readonly [string, string]> = [
+    ['HhQGHxWZCd0', fixtureYoutubeVideoId],
+    ['Boom Boom Boom - MocroManiac', 'Harder, Better, Faster, Stronger - Daft Punk'],
+    ['Boom Boom Boom', 'Harder, Better, Faster, Stronger'],
+    ['MocroManiac', 'Daft Punk'],
+    ['UCbavYW_bduz7PMrVuv0rJLA', 'UC_kRDKYrUlrbtrSiyu5Tflg'],
+    ['MPREb_xO8k7KwxIXy', 'MPREb_demoDiscovery'],
+    ['2 minutes, 51 seconds', '3 minutes, 44 seconds'],
+    ['2:51', '3:44'],
+  ];
+  let json = JSON.stringify(body);
+  for (const [from, to] of renames) json = json.replaceAll(from, to);
+  return JSON.parse(json) as unknown;
+}
+
+/** The runs of a list item that link to an album page. */
+function albumRuns(item: Record<string, unknown>): Array<{ text: string }> {
+  const columns = (item.flexColumns ?? []) as Array<{
+    musicResponsiveListItemFlexColumnRenderer?: {
+      text?: { runs?: Array<{ text: string; navigationEndpoint?: unknown }> };
+    };
+  }>;
+  return columns
+    .flatMap((column) => column.musicResponsiveListItemFlexColumnRenderer?.text?.runs ?? [])
+    .filter((run) => JSON.stringify(run.navigationEndpoint ?? {}).includes('MUSIC_PAGE_TYPE_ALBUM'));
 }
 
 /** A 300 × 300 JPEG cover made once with ffmpeg (a frame of its test pattern). */

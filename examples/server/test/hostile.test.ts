@@ -41,7 +41,7 @@ import { readSseEvents, type SseMessage } from '@nexstream/core';
 import { childProcessIds, sampleMedia } from '@nexstream/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { fixtureSpotifyTrackLink } from '../src/fixtures.js';
+import { fixtureSpotifyTrackLink, fixtureYoutubeVideoId } from '../src/fixtures.js';
 import { createLogger } from '../src/logger.js';
 import { startServer } from '../src/server.js';
 import { captureLogs, eventually, scratch, startTestServer } from './harness.js';
@@ -438,7 +438,7 @@ describe('1 · override SSRF: an override names a YouTube video and nothing else
 });
 
 describe('2 · registry poisoning: only what the YouTube extractor identified is ever stored', () => {
-  it("refuses a loopback page dressed as the track's Topic upload as an override for its Spotify or Deezer link: nothing fetched, nothing stored, and the next resolves do not come from the registry", async () => {
+  it("refuses a loopback page dressed as the track's Topic upload as an override for its Spotify or Deezer link: nothing fetched, nothing stored, and the next resolves get the race's own answer", async () => {
     const clip = await smallVideo();
     const page = (base: string) => `<!doctype html><html><head>
 <title>Daft Punk - Harder, Better, Faster, Stronger</title>
@@ -487,7 +487,11 @@ describe('2 · registry poisoning: only what the YouTube extractor identified is
         );
         const settled = messages.find((message) => message.event === 'settled');
         expect(settled, input).toBeDefined();
-        expect((JSON.parse(settled!.data) as { via: string }).via, input).not.toBe('registry');
+        // The race's own answer: the demo art track YouTube Music found by the ISRC (verified, and stored, so
+        // the second input may be answered from the registry — with that same video, never the page).
+        expect((JSON.parse(settled!.data) as { mediaId: string }).mediaId, input).toBe(
+          `youtube:${fixtureYoutubeVideoId}`,
+        );
         const events = messages.map((message) => message.data).join('\n');
         expect(events, input).not.toContain(`127.0.0.1:${victim.port}/`);
         expect(events, input).not.toContain(`localhost:${victim.port}/`);

@@ -4,7 +4,7 @@ import { readSseEvents, type SseMessage } from '@nexstream/core';
 import { libavAssets } from '@nexstream/edge-muxer';
 import { childProcessIds, probeMedia } from '@nexstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureSpotifyTrackLink } from '../src/fixtures.js';
+import { fixtureSpotifyTrackLink, fixtureYoutubeVideoId } from '../src/fixtures.js';
 import { eventually, scratch, startTestServer } from './harness.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
@@ -160,6 +160,29 @@ describe('example server (fixtures mode)', () => {
     const warned = server.logs.lines.some((line) => line.msg === 'yt-dlp is out of date');
     expect(warned).toBe(ytDlp.stale);
     expect(health.warnings.length > 0).toBe(ytDlp.stale);
+  });
+
+  it('reaches verified on the demo track (ISRC search on YouTube Music), stores it, and answers the next resolve from the registry', async () => {
+    const settledOf = async () => {
+      const messages = await readUntil(
+        await fetch(resolveUrl(server, { input: fixtureSpotifyTrackLink })),
+        (message) => message.event === 'done',
+      );
+      const settled = messages.find((message) => message.event === 'settled');
+      expect(settled, messages.map((message) => message.event).join(' ')).toBeDefined();
+      return JSON.parse(settled!.data) as { grade: string; via: string; mediaId: string };
+    };
+    const first = await settledOf();
+    expect(first).toMatchObject({ grade: 'verified', mediaId: `youtube:${fixtureYoutubeVideoId}` });
+    const lookup = await fetch(`${server.server.url}/api/registry/lookup?isrc=GBDUW0000059`);
+    expect(lookup.status).toBe(200);
+    expect(JSON.stringify(await lookup.json())).toContain(`youtube:${fixtureYoutubeVideoId}`);
+    const second = await settledOf();
+    expect(second).toMatchObject({
+      grade: 'verified',
+      via: 'registry',
+      mediaId: `youtube:${fixtureYoutubeVideoId}`,
+    });
   });
 
   it('serves the registry, the edge muxer files with their headers, and JSON errors for unknown API routes', async () => {

@@ -93,6 +93,40 @@ describe('youtube engine (real yt-dlp, testkit media origin)', () => {
     expect(media.durationMs).toBeGreaterThanOrEqual(3_500);
   });
 
+  it('extracts a video by id from a loopback watchPage stand-in as that YouTube video, and refuses a stand-in off loopback', async () => {
+    origin.add('song.mp4', muxedPath);
+    const url = origin.signedUrl('song.mp4', { expiresInMs: 3_600_000 });
+    context.server.on('GET', '/watch', {
+      headers: { 'content-type': 'text/html; charset=utf-8' },
+      body: `<html><head><title>Song</title></head><body><video src="${url}"></video></body></html>`,
+    });
+    const standIn = engine({ watchPage: (id: string) => `${context.server.url}/watch?v=${id}` });
+    const { media, candidate } = await standIn.doExtract({ id: 'abcdefghijk' });
+    expect(media).toMatchObject({
+      id: 'youtube:abcdefghijk',
+      platform: 'youtube',
+      pageUrl: 'https://www.youtube.com/watch?v=abcdefghijk',
+    });
+    expect(candidate).toMatchObject({ mediaId: 'youtube:abcdefghijk', id: 'abcdefghijk' });
+    expect(media.formats[0]?.url).toBe(url);
+    expect(context.server.requests.map((request) => `${request.path}?${request.query}`)).toEqual([
+      '/watch?v=abcdefghijk',
+    ]);
+    // A URL target is not an id: read and identified as before (generic), whatever watchPage says.
+    expect((await standIn.doExtract({ url: `${context.server.url}/watch?v=x` })).media.platform).toBe(
+      'generic',
+    );
+
+    for (const remote of ['http://203.0.113.7/watch', 'https://example.com/watch', 'file:///etc/passwd']) {
+      const error = await rejectionOf(engine({ watchPage: () => remote }).doExtract({ id: 'abcdefghijk' }));
+      expect(error.code, remote).toBe('NXS_INVALID_INPUT');
+      expect(error.message).toMatch(/loopback/);
+    }
+    const badId = await rejectionOf(standIn.doExtract({ id: '../../etc' }));
+    expect(badId.code).toBe('NXS_INVALID_INPUT');
+    expect(context.server.requests).toHaveLength(2);
+  });
+
   it('searches through yt-dlp and maps a page of videos to candidates', async () => {
     const first = origin.add('one.mp4', muxedPath);
     const second = origin.add('two.mp4', muxedPath);

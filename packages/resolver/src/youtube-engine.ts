@@ -39,6 +39,15 @@ export interface YoutubeSettings {
    * loopback adds `generic`; never add it on a server that takes URLs from clients.
    */
   extractors?: readonly string[];
+  /**
+   * A stand-in for YouTube's watch page, for tests and offline demos: where an extraction by video id
+   * (`doExtract({ id })`) reads the video. The URL must be on loopback (`127.0.0.1`, `::1`, `localhost`), and
+   * the extractors must let yt-dlp read it (a test world adds `generic`). What it returns is taken as the
+   * YouTube video asked for (`youtube:<id>`), because the caller chose the page; this is the only way a
+   * page that yt-dlp's YouTube extractor did not read becomes YouTube media, so it never leaves loopback.
+   * Default: `https://www.youtube.com/watch?v=<id>` read by the YouTube extractor.
+   */
+  watchPage?: (id: string) => string;
 }
 
 /**
@@ -48,6 +57,47 @@ export interface YoutubeSettings {
 export const defaultYoutubeExtractors: readonly string[] = Object.freeze(['youtube', 'youtube:search']);
 
 const stderrTailLines = 12;
+
+const loopbackHosts = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** The stand-in watch page for `id`, checked: a valid video id, and an http(s) URL on loopback. */
+function standInWatchPage(watchPage: (id: string) => string, id: string): string {
+  if (!/^[A-Za-z0-9_-]{11}$/.test(id)) {
+    throw new NexStreamError(
+      NexStreamErrorCode.InvalidInput,
+      `youtube: ${JSON.stringify(id)} is not a video id`,
+      {
+        retryable: false,
+      },
+    );
+  }
+  const page = watchPage(id);
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(page);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !/^https?:$/.test(parsed.protocol) || !loopbackHosts.has(parsed.hostname)) {
+    throw new NexStreamError(
+      NexStreamErrorCode.InvalidInput,
+      'youtube: the watchPage setting must give an http(s) URL on loopback (127.0.0.1, ::1, localhost); it stands in for YouTube in tests and offline demos only',
+      { retryable: false },
+    );
+  }
+  return page;
+}
+
+/** What a stand-in watch page gave, as the YouTube video `id` it stands in for. */
+function asYoutubeVideo(extracted: ExtractedMedia, id: string): ExtractedMedia {
+  const mediaId = `youtube:${id}`;
+  const url = `https://www.youtube.com/watch?v=${id}`;
+  return {
+    ...extracted,
+    candidate: { ...extracted.candidate, mediaId, id, url },
+    media: { ...extracted.media, id: mediaId, platform: 'youtube', pageUrl: url },
+  };
+}
 
 function levelOf(line: string): LogLevel {
   if (line.startsWith('ERROR:')) return 'error';
@@ -257,7 +307,8 @@ export function createYoutubeEngine(settings: YoutubeSettings = {}): VideoEngine
       return search(isrcQuery(wanted), limit ?? 5, { signal, onLog }, wanted);
     },
     async doExtract({ id, url, format: selector, signal, onLog }): Promise<ExtractedMedia> {
-      const target = url ?? (id ? `https://www.youtube.com/watch?v=${id}` : undefined);
+      const standIn = !url && id && settings.watchPage ? standInWatchPage(settings.watchPage, id) : undefined;
+      const target = url ?? standIn ?? (id ? `https://www.youtube.com/watch?v=${id}` : undefined);
       if (!target) {
         throw new NexStreamError(NexStreamErrorCode.InvalidInput, 'youtube: doExtract needs an id or a url', {
           retryable: false,
@@ -277,7 +328,7 @@ export function createYoutubeEngine(settings: YoutubeSettings = {}): VideoEngine
           { retryable: false },
         );
       }
-      return extracted;
+      return standIn && id ? asYoutubeVideo(extracted, id) : extracted;
     },
     async close() {
       closeController.abort(new Error('engine closed'));
