@@ -1,7 +1,18 @@
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 
-/** The output containers the edge muxer writes. `mkv` is Matroska, `webm` its WebM subset. */
-export type MuxContainer = 'mp4' | 'webm' | 'mkv';
+/**
+ * The output containers the edge muxer writes. `mkv` is Matroska, `webm` its WebM subset; `m4a` is MP4
+ * holding audio only (brand `M4A `, `audio/mp4`), for audio downloads.
+ */
+export type MuxContainer = 'mp4' | 'm4a' | 'webm' | 'mkv';
+
+/** Every {@link MuxContainer}, in the order messages list them. */
+export const muxContainers: readonly MuxContainer[] = ['mp4', 'm4a', 'webm', 'mkv'];
+
+/** Whether a container is one of the MP4 family (ISO-BMFF), written by the direct writer or libav.js's mov muxer. */
+export function isMp4Family(container: MuxContainer): container is 'mp4' | 'm4a' {
+  return container === 'mp4' || container === 'm4a';
+}
 
 /**
  * The libav.js builds the edge muxer loads. `webm` (the smaller, prescribed one) reads and writes
@@ -24,6 +35,7 @@ export type InputFamily = 'mp4' | 'matroska' | 'unknown';
 /** The libavformat muxer name of each {@link MuxContainer}. */
 export const muxerNames: Readonly<Record<MuxContainer, string>> = {
   mp4: 'mp4',
+  m4a: 'ipod',
   webm: 'webm',
   mkv: 'matroska',
 };
@@ -31,6 +43,7 @@ export const muxerNames: Readonly<Record<MuxContainer, string>> = {
 /** The MIME type of each {@link MuxContainer}, for `Content-Type` and save pickers. */
 export const containerMimeTypes: Readonly<Record<MuxContainer, string>> = {
   mp4: 'video/mp4',
+  m4a: 'audio/mp4',
   webm: 'video/webm',
   mkv: 'video/x-matroska',
 };
@@ -38,6 +51,7 @@ export const containerMimeTypes: Readonly<Record<MuxContainer, string>> = {
 /** The file extension (with the dot) of each {@link MuxContainer}. */
 export const containerExtensions: Readonly<Record<MuxContainer, string>> = {
   mp4: '.mp4',
+  m4a: '.m4a',
   webm: '.webm',
   mkv: '.mkv',
 };
@@ -74,13 +88,15 @@ export function chooseLibavVariant(inputs: readonly InputFamily[], container: Mu
       `input ${unknown + 1} is neither MP4/M4A nor Matroska/WebM (unrecognised first bytes): the edge muxer only remuxes those; use the server muxer for other containers`,
     );
   }
-  if (container === 'mp4' || inputs.includes('mp4')) return 'webcodecs';
+  if (isMp4Family(container) || inputs.includes('mp4')) return 'webcodecs';
   return 'webm';
 }
 
 /** Codecs each container accepts from a stream copy; VP9 is kept out of MP4 on purpose (decision 0073). */
 const codecsByContainer: Readonly<Record<MuxContainer, ReadonlySet<string> | undefined>> = {
   mp4: new Set(['h264', 'hevc', 'av1', 'aac', 'mp3', 'opus', 'flac', 'ac3', 'eac3', 'alac']),
+  // libavformat's ipod muxer (M4A) takes these audio codecs; video never goes into m4a.
+  m4a: new Set(['aac', 'alac', 'ac3', 'eac3']),
   webm: new Set(['vp8', 'vp9', 'av1', 'opus', 'vorbis']),
   mkv: undefined,
 };
@@ -94,9 +110,11 @@ export function assertCodecFits(codecName: string, container: MuxContainer): voi
   const allowed = codecsByContainer[container];
   if (allowed === undefined || allowed.has(codecName)) return;
   const hint =
-    codecName === 'vp9'
-      ? 'VP9 is never written to MP4 here (the copied vpcC box comes out empty and players reject it): use container "webm" or "mkv"'
-      : `use container "mkv", which takes any codec`;
+    container === 'm4a'
+      ? 'm4a holds AAC, ALAC, AC-3 or E-AC-3 audio only: use container "mp4" or "mkv"'
+      : codecName === 'vp9'
+        ? 'VP9 is never written to MP4 here (the copied vpcC box comes out empty and players reject it): use container "webm" or "mkv"'
+        : `use container "mkv", which takes any codec`;
   throw new NexStreamError(
     NexStreamErrorCode.UnsupportedMedia,
     `codec ${codecName} cannot be stream-copied into ${container}: ${hint}`,

@@ -13,14 +13,23 @@ export {
   containerExtensions,
   containerMimeTypes,
   type InputFamily,
+  isMp4Family,
   type LibavVariant,
   type MuxContainer,
   type MuxEngine,
+  muxContainers,
   muxerNames,
   sniffInputFamily,
 } from './container.js';
+export { defaultCoverMaxBytes, type MuxCover, type MuxMetadata } from './metadata.js';
 export { type MuxInput, type MuxOptions, mux } from './mux.js';
-export type { MuxPhase, MuxProgress, ServiceWorkerDownloadEntry } from './protocol.js';
+export type {
+  MuxPhase,
+  MuxProgress,
+  MuxWarning,
+  MuxWarningCode,
+  ServiceWorkerDownloadEntry,
+} from './protocol.js';
 export {
   defaultSaveMethods,
   listServiceWorkerDownloads,

@@ -14,12 +14,36 @@ describe('mux() options', () => {
     throw new Error('mux() accepted the options');
   };
 
-  it('refuses a job without inputs, an unknown container and an unknown engine', () => {
+  it('refuses a job without inputs, an unknown container, an unknown engine and bad metadata', () => {
     const cases: Array<[Parameters<typeof mux>[0], RegExp]> = [
-      [{ container: 'mp4' }, /give at least one of video or audio/],
+      [{ container: 'mp4' }, /give at least one of video or audio \(or input\)/],
       [
         { video: 'https://example.test/v.mp4', container: 'avi' as 'mp4' },
-        /container must be "mp4", "webm" or "mkv", not "avi"/,
+        /container must be "mp4", "m4a", "webm", "mkv", not "avi"/,
+      ],
+      [
+        { input: 'https://example.test/a.mp4', audio: 'https://example.test/a.m4a', container: 'mp4' },
+        /either input \(one file copied whole\) or video\/audio, not both/,
+      ],
+      [
+        { video: 'https://example.test/v.mp4', container: 'm4a' },
+        /container "m4a" holds audio only: leave video out, or use "mp4"/,
+      ],
+      [
+        {
+          audio: 'https://example.test/a.m4a',
+          container: 'm4a',
+          metadata: { title: 42 as unknown as string },
+        },
+        /metadata\.title must be a string/,
+      ],
+      [
+        {
+          audio: 'https://example.test/a.m4a',
+          container: 'm4a',
+          metadata: { cover: {} as { bytes: Uint8Array } },
+        },
+        /metadata\.cover needs a url or bytes/,
       ],
       [
         { video: 'https://example.test/v.mp4', container: 'mp4', engine: 'fast' as 'auto' },

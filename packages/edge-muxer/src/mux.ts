@@ -1,6 +1,14 @@
 import { NexStreamError, NexStreamErrorCode, type SerializedError } from '@nexstream/core';
-import type { LibavVariant, MuxContainer, MuxEngine } from './container.js';
-import type { MuxProgress, WorkerInput, WorkerReply, WorkerRequest, WorkerStartMessage } from './protocol.js';
+import { type LibavVariant, type MuxContainer, type MuxEngine, muxContainers } from './container.js';
+import { type MuxMetadata, toWorkerMetadata } from './metadata.js';
+import type {
+  MuxProgress,
+  MuxWarning,
+  WorkerInput,
+  WorkerReply,
+  WorkerRequest,
+  WorkerStartMessage,
+} from './protocol.js';
 
 /**
  * One input of a mux job: a URL (fetched with `Range` requests and resumed at the exact byte after a
@@ -34,10 +42,31 @@ export interface MuxOptions {
   /** The file to take the audio stream from (the first audio stream in it). */
   audio?: MuxInput;
   /**
+   * One file to copy as it is — its first video and first audio stream, those it has — instead of
+   * `video`/`audio`: a progressive MP4 (`container: 'mp4'`) or a WebM. This is how a direct download
+   * gets tags: a remux copy of the one file plus `metadata`. An audio-only file (M4A) can equally be
+   * given as `audio`. Not together with `video` or `audio`.
+   */
+  input?: MuxInput;
+  /**
    * The output container. `mp4` is fragmented (`frag_keyframe+empty_moov+default_base_moof`) because the
-   * output is a stream; VP9 is refused for `mp4` (use `webm` or `mkv`).
+   * output is a stream; VP9 is refused for `mp4` (use `webm` or `mkv`). `m4a` is the same for audio only
+   * (AAC or ALAC; no video input).
    */
   container: MuxContainer;
+  /**
+   * Tags and cover art to write into the file (see {@link MuxMetadata} for what goes where). A cover
+   * that cannot be used never fails the job: the file gets the tags without it and `onWarning` is
+   * called with `cover-skipped`.
+   */
+  metadata?: MuxMetadata;
+  /**
+   * How long the Worker waits for the cover image, in milliseconds, before writing the file without it
+   * (the cover goes into the file's header, so the output waits for it). Default 10 000.
+   */
+  coverTimeoutMs?: number;
+  /** Called for each part the job left out (a cover it could not use); the job goes on. */
+  onWarning?: (warning: MuxWarning) => void;
   /** Cancels the job at any point: the Worker is terminated, fetches stop, the stream errors with `NXS_ABORTED`. */
   signal?: AbortSignal;
   /** Called with progress (bytes in, bytes out, phase); at most every `progressIntervalMs` and on each phase change. */
@@ -93,24 +122,46 @@ function defaultWorkerUrl(): URL {
  * fetches), `NXS_DEPENDENCY_MISSING` (libav.js files not served), `NXS_ABORTED` (cancelled).
  * Cancelling the returned stream cancels the job.
  *
+ * With `metadata`, the file carries title, artist, album, date and cover art; with a single `audio`
+ * (container `m4a`) or `input`, a direct download is copied through the same path to get them.
+ *
  * @example
  * ```ts
- * const file = mux({ video: videoUrl, audio: audioUrl, container: 'mp4', libavBaseUrl: '/libav/' });
+ * const file = mux({ video: videoUrl, audio: audioUrl, container: 'mp4', libavBaseUrl: '/libav/',
+ *   metadata: { title: 'Halo', artist: ['Beyoncé'], album: 'I Am… Sasha Fierce', year: '2008' } });
  * const saved = await saveStream(file, { filename: 'clip.mp4', mimeType: 'video/mp4' });
  * console.log(`saved via ${saved.method}`);
  * ```
  */
 export function mux(options: MuxOptions): ReadableStream<Uint8Array> {
-  const inputs: Array<{ role: 'video' | 'audio'; input: MuxInput }> = [];
+  const inputs: Array<{ role: WorkerInput['role']; input: MuxInput }> = [];
   if (options.video !== undefined) inputs.push({ role: 'video', input: options.video });
   if (options.audio !== undefined) inputs.push({ role: 'audio', input: options.audio });
-  if (inputs.length === 0) {
-    throw new NexStreamError(NexStreamErrorCode.InvalidInput, 'mux(): give at least one of video or audio');
+  if (options.input !== undefined) {
+    if (inputs.length > 0) {
+      throw new NexStreamError(
+        NexStreamErrorCode.InvalidInput,
+        'mux(): give either input (one file copied whole) or video/audio, not both',
+      );
+    }
+    inputs.push({ role: 'file', input: options.input });
   }
-  if (!['mp4', 'webm', 'mkv'].includes(options.container)) {
+  if (inputs.length === 0) {
     throw new NexStreamError(
       NexStreamErrorCode.InvalidInput,
-      `mux(): container must be "mp4", "webm" or "mkv", not ${JSON.stringify(options.container)}`,
+      'mux(): give at least one of video or audio (or input)',
+    );
+  }
+  if (!muxContainers.includes(options.container)) {
+    throw new NexStreamError(
+      NexStreamErrorCode.InvalidInput,
+      `mux(): container must be ${muxContainers.map((name) => `"${name}"`).join(', ')}, not ${JSON.stringify(options.container)}`,
+    );
+  }
+  if (options.container === 'm4a' && options.video !== undefined) {
+    throw new NexStreamError(
+      NexStreamErrorCode.InvalidInput,
+      'mux(): container "m4a" holds audio only: leave video out, or use "mp4"',
     );
   }
   if (options.engine !== undefined && !['auto', 'direct', 'libav'].includes(options.engine)) {
@@ -120,6 +171,7 @@ export function mux(options: MuxOptions): ReadableStream<Uint8Array> {
     );
   }
   const base = typeof location === 'undefined' ? undefined : location.href;
+  const metadata = options.metadata === undefined ? undefined : toWorkerMetadata(options.metadata, base);
   const transfer: Transferable[] = [];
   const workerInputs = inputs.map(({ role, input }) => toWorkerInput(role, input, base, transfer));
   const libavBaseUrl = new URL(options.libavBaseUrl ?? './libav/', base).href.replace(/\/+$/, '');
@@ -210,6 +262,9 @@ export function mux(options: MuxOptions): ReadableStream<Uint8Array> {
             case 'done':
               options.onProgress?.(reply.progress);
               return;
+            case 'warning':
+              options.onWarning?.(reply.warning);
+              return;
             case 'error':
               stop(fromSerialized(reply.error));
               return;
@@ -227,6 +282,8 @@ export function mux(options: MuxOptions): ReadableStream<Uint8Array> {
           maxResumes: options.maxResumes ?? 5,
           resumeDelayMs: options.resumeDelayMs ?? 250,
           progressIntervalMs: options.progressIntervalMs ?? 250,
+          ...(metadata === undefined ? {} : { metadata }),
+          coverTimeoutMs: options.coverTimeoutMs ?? 10_000,
         };
         worker.postMessage(start, transfer);
       },
@@ -261,7 +318,7 @@ export function mux(options: MuxOptions): ReadableStream<Uint8Array> {
 }
 
 function toWorkerInput(
-  role: 'video' | 'audio',
+  role: WorkerInput['role'],
   input: MuxInput,
   base: string | undefined,
   transfer: Transferable[],

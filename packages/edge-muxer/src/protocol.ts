@@ -1,5 +1,24 @@
 import type { SerializedError } from '@nexstream/core';
 import type { LibavVariant, MuxContainer, MuxEngine } from './container.js';
+import type { WorkerMetadata } from './metadata.js';
+
+/**
+ * What a {@link MuxWarning} is about. Warnings never fail the job; the file is written without the part
+ * named:
+ * - `cover-skipped`: the cover could not be fetched (network, status, timeout), was over its size limit,
+ *   was not a JPEG or PNG, or the container takes no cover (`webm`); the tags are written without it.
+ * - `tags-skipped`: the output's header could not take the tags (an MP4 without its `moov` first); the
+ *   file is written untagged.
+ */
+export type MuxWarningCode = 'cover-skipped' | 'tags-skipped';
+
+/** Something the job left out, reported through `onWarning` (the download goes on). */
+export interface MuxWarning {
+  /** What was left out. */
+  code: MuxWarningCode;
+  /** Why, in words for a log or a details view. */
+  message: string;
+}
 
 /** Where a job is. `loading` (libav.js), `probing` (reading the inputs' headers), `muxing`, `finishing` (trailer), `done`. */
 export type MuxPhase = 'loading' | 'probing' | 'muxing' | 'finishing' | 'done';
@@ -31,7 +50,8 @@ export interface MuxProgress {
 
 /** One input as the worker receives it. @internal */
 export interface WorkerInput {
-  role: 'video' | 'audio';
+  /** `file`: one input whose first video and first audio streams are both copied (those it has). */
+  role: 'video' | 'audio' | 'file';
   url?: string;
   headers?: Record<string, string>;
   stream?: ReadableStream<Uint8Array>;
@@ -53,6 +73,10 @@ export interface WorkerStartMessage {
   maxResumes: number;
   resumeDelayMs: number;
   progressIntervalMs: number;
+  /** Tags (and the cover to fetch) to write into the output. */
+  metadata?: WorkerMetadata;
+  /** How long the cover fetch may take before the job goes on without it, in milliseconds. */
+  coverTimeoutMs: number;
 }
 
 /** Page → worker. `ack`: the page's consumer took `bytes` more of the output. @internal */
@@ -64,6 +88,7 @@ export type WorkerReply =
   | { type: 'end' }
   | { type: 'progress'; progress: MuxProgress }
   | { type: 'done'; progress: MuxProgress }
+  | { type: 'warning'; warning: MuxWarning }
   | { type: 'error'; error: SerializedError };
 
 /** The path of the download URLs the Service Worker answers, below its scope. @internal */

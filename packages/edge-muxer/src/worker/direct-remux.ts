@@ -21,6 +21,8 @@ export interface DirectInput {
   source: ByteSource;
   /** Whether reads may jump (URL and Blob inputs) or only go forward (stream inputs). */
   seekable: boolean;
+  /** Left out, instead of failing the job, when the file has no track of this kind (a one-file job). */
+  optional?: boolean;
 }
 
 /** What the direct writer needs besides its inputs (a subset of the libav.js remux's options). @internal */
@@ -59,15 +61,30 @@ const nonSyncSampleFlags = 0x01010000;
  *
  * @throws NexStreamError `NXS_UNSUPPORTED_MEDIA` for a codec that does not fit MP4 (VP9), a missing track.
  */
-export async function openDirectRemux(inputs: DirectInput[]): Promise<DirectJob> {
-  let tracks: Mp4Track[];
+export async function openDirectRemux(
+  given: DirectInput[],
+  container: 'mp4' | 'm4a' = 'mp4',
+): Promise<DirectJob> {
+  let found: Array<Mp4Track | undefined>;
   try {
-    tracks = await Promise.all(inputs.map((input) => openMp4Track(input.source, input.role, input.seekable)));
+    // One after the other: the inputs of a one-file job share a source, and read its moov in turn.
+    found = [];
+    for (const input of given) {
+      found.push(await openMp4Track(input.source, input.role, input.seekable, input.optional));
+    }
   } catch (error) {
     if (error instanceof DirectUnsupported) return { declined: error.message };
     throw error;
   }
-  for (const track of tracks) assertCodecFits(track.codec, 'mp4');
+  const inputs = given.filter((_input, index) => found[index] !== undefined);
+  const tracks = found.filter((track): track is Mp4Track => track !== undefined);
+  if (tracks.length === 0) {
+    throw new NexStreamError(
+      NexStreamErrorCode.UnsupportedMedia,
+      `${given[0]?.label ?? 'the input'} has neither a video nor an audio track`,
+    );
+  }
+  for (const track of tracks) assertCodecFits(track.codec, container);
   tracks.forEach((track, index) => {
     const seconds = track.durationTicks / track.timescale;
     const size = inputs[index]!.source.sizeBytes;
@@ -75,7 +92,7 @@ export async function openDirectRemux(inputs: DirectInput[]): Promise<DirectJob>
       windowBytesFor(seconds > 0 && size > 0 ? size / seconds : 1024 * 1024),
     );
   });
-  return { run: (options) => writeFragmented(tracks, inputs, options) };
+  return { run: (options) => writeFragmented(tracks, inputs, options, container) };
 }
 
 /** Big-endian writes into a growing buffer, with boxes whose sizes are filled in when they close. */
@@ -149,12 +166,14 @@ const identityMatrix = Uint8Array.from([
 ]);
 
 /** `ftyp` + `moov` with empty sample tables and an `mvex`: the output's init segment. */
-function initSegment(tracks: Mp4Track[]): Uint8Array {
+function initSegment(tracks: Mp4Track[], container: 'mp4' | 'm4a'): Uint8Array {
   const out = new Writer();
   out.box('ftyp', () => {
-    out.fourcc('iso5');
+    // M4A: the brand iTunes and players use to tell an audio file; compatible with the fragmented brands.
+    const major = container === 'm4a' ? 'M4A ' : 'iso5';
+    out.fourcc(major);
     out.u32(512);
-    for (const brand of ['iso5', 'iso6', 'mp41']) out.fourcc(brand);
+    for (const brand of [...(container === 'm4a' ? ['M4A '] : []), 'iso5', 'iso6', 'mp41']) out.fourcc(brand);
   });
   out.box('moov', () => {
     out.box(
@@ -313,13 +332,14 @@ async function writeFragmented(
   tracks: Mp4Track[],
   inputs: DirectInput[],
   options: DirectRemuxOptions,
+  container: 'mp4' | 'm4a',
 ): Promise<void> {
   const timings = options.timings ?? {};
   const add = (key: string, since: number) => {
     timings[key] = (timings[key] ?? 0) + (performance.now() - since);
   };
   options.onPhase('probing');
-  await options.write(initSegment(tracks));
+  await options.write(initSegment(tracks, container));
   options.onPhase('muxing');
   const output = new ChunkedOutput(async (chunk) => {
     const started = performance.now();

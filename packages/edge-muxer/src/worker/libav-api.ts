@@ -71,6 +71,20 @@ export interface LibavInstance {
   av_log_set_level(level: number): Promise<void>;
   i64tof64(low: number, high: number): number;
   AV_NOPTS_VALUE: number;
+  malloc(bytes: number): Promise<number>;
+  free(pointer: number): Promise<void>;
+  copyin_u8(pointer: number, data: Uint8Array): Promise<void>;
+  /** Sets a key in `dictionary` (0: a new one) and returns the dictionary (libav.js's wrapper of av_dict_set). */
+  av_dict_set_js(dictionary: number, key: string, value: string, flags: number): Promise<number>;
+  AVFormatContext_metadata(context: number): Promise<number>;
+  AVFormatContext_metadata_s(context: number, dictionary: number): Promise<void>;
+  AVStream_metadata(stream: number): Promise<number>;
+  AVStream_metadata_s(stream: number, dictionary: number): Promise<void>;
+  avcodec_parameters_alloc(): Promise<number>;
+  avcodec_parameters_free_js(codecpar: number): Promise<void>;
+  AVCodecParameters_codec_type_s(codecpar: number, type: number): Promise<void>;
+  AVCodecParameters_extradata_s(codecpar: number, pointer: number): Promise<void>;
+  AVCodecParameters_extradata_size_s(codecpar: number, bytes: number): Promise<void>;
   terminate(): void;
 }
 

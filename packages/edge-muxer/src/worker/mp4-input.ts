@@ -264,7 +264,20 @@ export async function openMp4Track(
   source: ByteSource,
   role: 'video' | 'audio',
   seekable: boolean,
-): Promise<Mp4Track> {
+  optional?: false,
+): Promise<Mp4Track>;
+export async function openMp4Track(
+  source: ByteSource,
+  role: 'video' | 'audio',
+  seekable: boolean,
+  optional?: boolean,
+): Promise<Mp4Track | undefined>;
+export async function openMp4Track(
+  source: ByteSource,
+  role: 'video' | 'audio',
+  seekable: boolean,
+  optional = false,
+): Promise<Mp4Track | undefined> {
   let position = 0;
   let moov: Uint8Array | undefined;
   let afterMoov = 0;
@@ -320,6 +333,7 @@ export async function openMp4Track(
       nextBatch: fragmentReader(source, afterMoov, track.trackId, defaults),
     };
   }
+  if (optional) return undefined;
   throw new NexStreamError(NexStreamErrorCode.UnsupportedMedia, `the ${role} input has no ${role} track`);
 }
 

@@ -15,10 +15,12 @@ import {
   createStreamOpener,
   createUrlOpener,
 } from '../byte-source.js';
-import { chooseLibavVariant, type LibavVariant, sniffInputFamily } from '../container.js';
+import { chooseLibavVariant, isMp4Family, type LibavVariant, sniffInputFamily } from '../container.js';
+import { type CoverImage, loadCover } from '../metadata.js';
 import type {
   MuxPhase,
   MuxProgress,
+  MuxWarning,
   WorkerInput,
   WorkerReply,
   WorkerRequest,
@@ -26,6 +28,7 @@ import type {
 } from '../protocol.js';
 import { openDirectRemux } from './direct-remux.js';
 import type { LibavInstance, LibavLoader } from './libav-api.js';
+import { createMp4Tagger, ilstItems } from './mp4-tags.js';
 import { remux } from './remux.js';
 
 interface WorkerScope {
@@ -39,6 +42,8 @@ let running = false;
 /** Output bytes posted to the page and not yet taken by its consumer. */
 let bytesInFlight = 0;
 let wakeWriter: (() => void) | undefined;
+/** Stops the cover fetch when the job is cancelled. */
+const coverController = new AbortController();
 
 /**
  * Starts listening for jobs on the current Worker scope. Called on import of the bundled `./worker`
@@ -49,6 +54,7 @@ export function startMuxWorker(): void {
     const message = event.data;
     if (message.type === 'cancel') {
       cancelled = true;
+      coverController.abort();
       wakeWriter?.();
       return;
     }
@@ -93,8 +99,34 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
     progress.phase = phase;
     report(true);
   };
+  const warn = (warning: MuxWarning) => scope.postMessage({ type: 'warning', warning });
   try {
     report(true);
+    // The cover goes into the file's header: fetched while the inputs' first bytes arrive, awaited (at
+    // most coverTimeoutMs) before the header is written. A cover that cannot be used is a warning.
+    const coverWanted = job.metadata?.cover;
+    let coverPromise: Promise<CoverImage | undefined> = Promise.resolve(undefined);
+    if (coverWanted !== undefined && job.container === 'webm') {
+      warn({ code: 'cover-skipped', message: 'WebM takes no cover art (no attachments): use mkv or mp4' });
+    } else if (coverWanted !== undefined) {
+      const timer = setTimeout(() => coverController.abort(new Error('timeout')), job.coverTimeoutMs);
+      const defaultHeaders = job.inputs.find((input) => input.headers !== undefined)?.headers;
+      coverPromise = loadCover(coverWanted, {
+        signal: coverController.signal,
+        ...(defaultHeaders === undefined ? {} : { defaultHeaders }),
+      }).then((loaded) => {
+        clearTimeout(timer);
+        if ('skipped' in loaded) {
+          const timedOut = coverController.signal.aborted && !cancelled;
+          warn({
+            code: 'cover-skipped',
+            message: timedOut ? `the cover did not arrive within ${job.coverTimeoutMs} ms` : loaded.skipped,
+          });
+          return undefined;
+        }
+        return loaded;
+      });
+    }
     job.inputs.forEach((input, index) => {
       const label = inputLabel(input);
       const opener =
@@ -126,7 +158,7 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
         );
       }
     };
-    const write = async (chunk: Uint8Array) => {
+    const send = async (chunk: Uint8Array) => {
       // Transfer (not clone) each chunk to the page; wait while the page's consumer is more than
       // maxBytesInFlight behind, so a slow disk or network never makes the output pile up here.
       while (bytesInFlight > job.maxBytesInFlight && !cancelled) {
@@ -140,15 +172,28 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
       scope.postMessage({ type: 'data', chunk }, [chunk.buffer as ArrayBuffer]);
       report();
     };
+    // MP4 output (either writer) gets its tags in the moov on the way out; Matroska through libavformat.
+    const tags = job.metadata?.tags ?? {};
+    let write = send;
+    let flushTags = async () => {};
+    const tagMp4 = async (): Promise<void> => {
+      const items = ilstItems(tags, await coverPromise);
+      if (items.length === 0) return;
+      const tagger = createMp4Tagger(items, send, (reason) =>
+        warn({ code: 'tags-skipped', message: `the MP4 output was left untagged: ${reason}` }),
+      );
+      write = tagger.write;
+      flushTags = tagger.flush;
+    };
     const onPhase = (phase: MuxPhase) => {
       mark(`${phase}AtMs`);
       setPhase(phase);
     };
     // MP4 output may go to the direct writer, which needs no libav.js: load it only when it is needed.
-    const directFirst = job.container === 'mp4' && job.engine !== 'libav';
+    const directFirst = isMp4Family(job.container) && job.engine !== 'libav';
     const knownVariant = directFirst
       ? undefined
-      : (job.variant ?? (job.container === 'mp4' ? 'webcodecs' : undefined));
+      : (job.variant ?? (isMp4Family(job.container) ? 'webcodecs' : undefined));
     const early = knownVariant === undefined ? undefined : loadLibav(knownVariant);
     // Settled below; until then a failure must not count as unhandled.
     early?.catch(() => {});
@@ -158,23 +203,42 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
       progress.totalBytesIn = sources.reduce((sum, source) => sum + source.sizeBytes, 0);
     }
     const families = heads.map(sniffInputFamily);
+    // The streams to copy: one per video/audio input; a one-file input gives its video and its audio
+    // stream (those it has: optional), read from the same source. M4A output takes audio only.
+    const streams = job.inputs.flatMap((input, index) =>
+      (input.role === 'file'
+        ? job.container === 'm4a'
+          ? (['audio'] as const)
+          : (['video', 'audio'] as const)
+        : [input.role]
+      ).map((role) => ({
+        role,
+        input,
+        index,
+        optional: input.role === 'file' && job.container !== 'm4a',
+      })),
+    );
     let direct: Awaited<ReturnType<typeof openDirectRemux>> = { declined: 'the output is not MP4' };
     if (directFirst) {
       direct = families.every((family) => family === 'mp4')
         ? await openDirectRemux(
-            job.inputs.map((input, index) => ({
-              role: input.role,
-              label: `the ${input.role} input ${inputLabel(input)}`,
+            streams.map(({ role, input, index, optional }) => ({
+              role,
+              label: `the ${role} input ${inputLabel(input)}`,
               source: sources[index]!,
               seekable: input.stream === undefined,
+              optional,
             })),
+            job.container === 'm4a' ? 'm4a' : 'mp4',
           )
         : { declined: 'an input is not MP4/M4A' };
       mark('directProbedAtMs');
     }
+    if (isMp4Family(job.container)) await tagMp4();
     if ('run' in direct) {
       progress.engine = 'direct';
-      await direct.run({ write, onPhase, isCancelled: () => cancelled, timings });
+      await direct.run({ write: (chunk) => write(chunk), onPhase, isCancelled: () => cancelled, timings });
+      await flushTags();
     } else {
       if (job.engine === 'direct') {
         throw new NexStreamError(
@@ -189,13 +253,15 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
       libav = await (early ?? loadLibav(variant));
       await libav.av_log_set_level(16);
       mark('libavLoadedAtMs');
+      const matroskaCover = job.container === 'mkv' ? await coverPromise : undefined;
       await remux(
         libav,
-        job.inputs.map((input, index) => ({
-          role: input.role,
-          deviceName: `input-${index}`,
+        streams.map(({ role, input, index, optional }, streamIndex) => ({
+          role,
+          deviceName: `input-${streamIndex}`,
           label: inputLabel(input),
           source: sources[index]!,
+          optional,
         })),
         {
           container: job.container,
@@ -203,9 +269,12 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
           isCancelled: () => cancelled,
           onPhase,
           timings,
-          write,
+          write: (chunk) => write(chunk),
+          tags,
+          ...(matroskaCover === undefined ? {} : { cover: matroskaCover }),
         },
       );
+      await flushTags();
     }
     progress.phase = 'done';
     mark('doneAtMs');
@@ -221,6 +290,7 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
     const failure = toNexStreamError(error, NexStreamErrorCode.Internal);
     scope.postMessage({ type: 'error', error: failure.toJSON() });
   } finally {
+    coverController.abort();
     for (const source of sources) source?.close();
   }
 }

@@ -1,6 +1,7 @@
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import { type ByteSource, windowBytesFor } from '../byte-source.js';
 import { assertCodecFits, type MuxContainer, muxerNames } from '../container.js';
+import type { CoverImage, TextTags } from '../metadata.js';
 import type { MuxPhase } from '../protocol.js';
 import type { LibavInstance, LibavStream } from './libav-api.js';
 
@@ -12,6 +13,8 @@ export interface RemuxInput {
   /** A label for messages (URL without query). */
   label: string;
   source: ByteSource;
+  /** Left out, instead of failing the job, when the file has no stream of this kind (a one-file job). */
+  optional?: boolean;
 }
 
 /** What {@link remux} needs besides libav.js and the inputs. @internal */
@@ -31,6 +34,13 @@ export interface RemuxOptions {
    * `asyncReads`, `packets`, `outputChunks`, `writeErrors`): diagnostics for the benchmark.
    */
   timings?: Record<string, number>;
+  /**
+   * Tags for Matroska/WebM output, written by libavformat (MP4 output is tagged on its way out, the same
+   * way for both writers: see `mp4-tags.ts`).
+   */
+  tags?: TextTags;
+  /** The cover, attached to MKV output (Matroska attachment `cover.jpg`/`cover.png`). */
+  cover?: CoverImage;
 }
 
 interface OpenInput extends RemuxInput {
@@ -126,16 +136,61 @@ export async function remux(
   const packets: number[] = [];
   try {
     for (const input of inputs) {
-      opened.push(await openInput(libav, input, options, opened.length));
+      const open = await openInput(libav, input, options, opened.length);
+      if (open !== undefined) opened.push(open);
+    }
+    if (opened.length === 0) {
+      throw new NexStreamError(
+        NexStreamErrorCode.UnsupportedMedia,
+        `the input ${inputs[0]?.label ?? ''} has neither a video nor an audio stream`,
+      );
     }
     await libav.mkstreamwriterdev('out');
-    const [context, , io, outputStreams] = await libav.ff_init_muxer(
-      { format_name: muxerNames[options.container], filename: 'out', open: true, codecpars: true },
-      opened.map((input) => [input.stream.codecpar, input.stream.time_base_num, input.stream.time_base_den]),
-    );
+    // An MKV cover is an attachment stream after the media streams: its bytes are the codec parameters'
+    // extradata, its name and type are stream tags (libavformat's matroska muxer writes Attachments).
+    const attachment =
+      options.container === 'mkv' && options.cover !== undefined
+        ? await attachmentParameters(libav, options.cover)
+        : undefined;
+    let context: number;
+    let io: number;
+    let outputStreams: number[];
+    try {
+      [context, , io, outputStreams] = await libav.ff_init_muxer(
+        { format_name: muxerNames[options.container], filename: 'out', open: true, codecpars: true },
+        [
+          ...opened.map((input): [number, number, number] => [
+            input.stream.codecpar,
+            input.stream.time_base_num,
+            input.stream.time_base_den,
+          ]),
+          ...(attachment === undefined ? [] : [[attachment, 1, 1000] as [number, number, number]]),
+        ],
+      );
+    } finally {
+      if (attachment !== undefined) await libav.avcodec_parameters_free_js(attachment);
+    }
     muxer = { context, io };
-    if (options.container === 'mp4') {
+    if (options.container === 'mp4' || options.container === 'm4a') {
       await libav.av_opt_set(context, 'movflags', fragmentedMp4Flags, avOptSearchChildren);
+    }
+    if (options.container === 'mkv' || options.container === 'webm') {
+      const tags = options.tags ?? {};
+      // libavformat keeps `title` out of Matroska Tags and writes it as the segment title (Info/Title),
+      // which is what players show; the other keys become SimpleTags under their own (upper-case) names.
+      await setDictionary(libav, context, 'format', [
+        ['title', tags.title],
+        ['ARTIST', tags.artist],
+        ['ALBUM', tags.album],
+        ['DATE_RELEASED', tags.date],
+      ]);
+      if (attachment !== undefined && options.cover !== undefined) {
+        const extension = options.cover.mimeType === 'image/png' ? 'png' : 'jpg';
+        await setDictionary(libav, outputStreams[opened.length]!, 'stream', [
+          ['filename', `cover.${extension}`],
+          ['mimetype', options.cover.mimeType],
+        ]);
+      }
     }
     const headerResult = await libav.avformat_write_header(context, 0);
     if (headerResult < 0) {
@@ -263,7 +318,7 @@ async function openInput(
   input: RemuxInput,
   options: RemuxOptions,
   outputIndex: number,
-): Promise<OpenInput> {
+): Promise<OpenInput | undefined> {
   await libav.mkblockreaderdev(input.deviceName, input.source.sizeBytes);
   let context: number;
   let streams: LibavStream[];
@@ -282,6 +337,7 @@ async function openInput(
   const stream = streams.find((candidate) => candidate.codec_type === wantedType);
   if (stream === undefined) {
     await libav.avformat_close_input_js(context);
+    if (input.optional) return undefined;
     throw new NexStreamError(
       NexStreamErrorCode.UnsupportedMedia,
       `the ${input.role} input ${input.label} has no ${input.role} stream`,
@@ -327,6 +383,39 @@ async function openInput(
     lastTimeS: Number.NEGATIVE_INFINITY,
     ended: false,
   };
+}
+
+/** AVMEDIA_TYPE_ATTACHMENT. */
+const attachmentMediaType = 4;
+
+/** Codec parameters of an attachment stream holding `cover` (free them after `ff_init_muxer` copied them). */
+async function attachmentParameters(libav: LibavInstance, cover: CoverImage): Promise<number> {
+  const parameters = await libav.avcodec_parameters_alloc();
+  await libav.AVCodecParameters_codec_type_s(parameters, attachmentMediaType);
+  // libavcodec reads up to 64 bytes past extradata (AV_INPUT_BUFFER_PADDING_SIZE): allocate them, zeroed.
+  const data = await libav.malloc(cover.bytes.byteLength + 64);
+  await libav.copyin_u8(data, cover.bytes);
+  await libav.copyin_u8(data + cover.bytes.byteLength, new Uint8Array(64));
+  await libav.AVCodecParameters_extradata_s(parameters, data);
+  await libav.AVCodecParameters_extradata_size_s(parameters, cover.bytes.byteLength);
+  return parameters;
+}
+
+/** Adds the non-empty entries to the metadata dictionary of a format context or a stream. */
+async function setDictionary(
+  libav: LibavInstance,
+  owner: number,
+  kind: 'format' | 'stream',
+  entries: Array<[string, string | undefined]>,
+): Promise<void> {
+  const present = entries.filter((entry): entry is [string, string] => Boolean(entry[1]));
+  if (present.length === 0) return;
+  // libav.js's av_dict_set_js takes the dictionary (0: none yet) and returns it, allocated or grown.
+  let dictionary =
+    kind === 'format' ? await libav.AVFormatContext_metadata(owner) : await libav.AVStream_metadata(owner);
+  for (const [key, value] of present) dictionary = await libav.av_dict_set_js(dictionary, key, value, 0);
+  if (kind === 'format') await libav.AVFormatContext_metadata_s(owner, dictionary);
+  else await libav.AVStream_metadata_s(owner, dictionary);
 }
 
 async function release(
