@@ -137,6 +137,14 @@ export async function createServices(config: ServerConfig, logger: Logger): Prom
     closers.unshift(() => broadcaster.close());
     // The configured channels exist from the start (and come back after a restart); others only when created.
     for (const id of config.channels) await broadcaster.create(id);
+    // Channels that were on air when the server stopped are on air again before the first request.
+    const resumed = await broadcaster.ready();
+    if (resumed.length > 0) logger.info('channels back on air after the restart', { channels: resumed });
+    for (const channel of broadcaster.channels()) {
+      const { onAir, state } = channel.status();
+      if (onAir && state === 'stopped')
+        logger.warn('a channel that was on air could not start again', { channelId: channel.id });
+    }
 
     // yt-dlp releases go stale within weeks (YouTube changes): say so at start, never refuse to start.
     const ytDlp = await locateProgram('yt-dlp', { env: config.engineEnv }).then(

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
@@ -45,6 +45,12 @@ export interface BroadcasterOptions {
    * crashes). `encoder`: ffmpeg's `-re` (no burst; first segment after ~2.3 s).
    */
   pacing?: 'relay' | 'encoder';
+  /**
+   * Start again, at once, every channel found on disk whose playlist says it was on air (started and not
+   * stopped by a user; see `PlayoutState`), at the item and position a shutdown recorded. {@link Broadcaster.ready}
+   * resolves once they are loaded and started. Default true: a channel is 24/7 across server restarts.
+   */
+  resume?: boolean;
 }
 
 /**
@@ -83,7 +89,17 @@ export interface Broadcaster {
   channel(id: string): Channel;
   /** The channels loaded in this process so far. */
   channels(): Channel[];
-  /** Stops every channel. */
+  /**
+   * Resolves once the channels that were on air when the server last stopped are loaded and started again
+   * (see {@link BroadcasterOptions.resume}), so their status is right from the first request. A channel
+   * that cannot start reports it on its `error` event and stays stopped (and on air in its playlist, so the
+   * next start tries again); this never rejects. Resolves with the ids of the channels it started.
+   */
+  ready(): Promise<string[]>;
+  /**
+   * Stops every channel for a shutdown: each keeps its on-air intent and records its item and position, so
+   * a broadcaster created later on the same `dataDir` resumes them (a user's `channel.stop()` does not).
+   */
   close(): Promise<void>;
 }
 
@@ -140,6 +156,7 @@ export function createBroadcaster(options: BroadcasterOptions): Broadcaster {
       failureBackoffMs: options.failureBackoffMs ?? 15_000,
       pacing: options.pacing ?? 'relay',
       slateChunkMs: 10_000,
+      resumeOnAir: options.resume !== false,
     });
     channels.set(id, channel);
     return channel;
@@ -193,7 +210,20 @@ export function createBroadcaster(options: BroadcasterOptions): Broadcaster {
     return names.filter((name) => existsOnDisk(name));
   };
 
+  // Channels that were on air are loaded now: loading one that says so starts it again.
+  const resumedIds = options.resume === false ? [] : diskIdsSync().filter((id) => wasOnAir(playlistPath(id)));
+  const resumedChannels = resumedIds.map((id) => load(id));
+  const ready = Promise.all(
+    resumedChannels.map((channel) =>
+      channel.ready().then(
+        () => (channel.status().state === 'stopped' ? undefined : channel.id),
+        () => undefined,
+      ),
+    ),
+  ).then((ids) => ids.filter((id): id is string => id !== undefined));
+
   return {
+    ready: () => ready,
     create(id) {
       const result = creating.then(async () => {
         checkId(id);
@@ -230,7 +260,18 @@ export function createBroadcaster(options: BroadcasterOptions): Broadcaster {
     },
     channels: () => [...channels.values()],
     async close() {
-      await Promise.all([...channels.values()].map((channel) => channel.stop()));
+      await ready;
+      await Promise.all([...channels.values()].map((channel) => channel.stop({ keepOnAir: true })));
     },
   };
+}
+
+/** Whether the playlist file at `path` says its channel was on air (read synchronously; small JSON). */
+function wasOnAir(path: string): boolean {
+  try {
+    const document = JSON.parse(readFileSync(path, 'utf8')) as { playout?: { onAir?: unknown } };
+    return document.playout?.onAir === true;
+  } catch {
+    return false;
+  }
 }

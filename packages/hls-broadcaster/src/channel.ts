@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -11,19 +12,28 @@ import {
   encoderArguments,
   isNormalEncoderExit,
   startEncoder,
+  variantPlaylistName,
 } from './encoder.js';
 import { createIngest, type IngestFileOptions, uploadError } from './ingest.js';
 import {
   createPlaylist,
   type Playlist,
   type PlaylistChange,
+  type PlaylistDocument,
   type PlaylistItem,
   type PlaylistSnapshot,
+  type PlayoutState,
   parseInstaStreamItems,
 } from './playlist.js';
-import { createPlaylistStore, isSafeFileName, type PlaylistLoadResult } from './playlist-store.js';
+import {
+  createPlaylistStore,
+  isSafeFileName,
+  type PlaylistLoadResult,
+  parsePlaylistDocument,
+} from './playlist-store.js';
 import type { Prober } from './prober.js';
 import type { ChannelProfile } from './profile.js';
+import { createProgramSchedule, parseMediaPlaylist, type ScheduleEntry } from './program-schedule.js';
 import { createRelay } from './relay.js';
 
 /**
@@ -53,6 +63,11 @@ export interface ChannelEvents {
   error: { error: SerializedError; fatal: boolean };
   /** The playlist changed (after it was persisted). */
   'playlist-changed': { change: PlaylistChange; snapshot: PlaylistSnapshot };
+  /**
+   * An entry went on air, or the stream time of entries became known (the encoder wrote the first segment
+   * of its run): the recent schedule, oldest first. See {@link ScheduleEntry}.
+   */
+  'schedule-changed': { schedule: ScheduleEntry[] };
 }
 
 /** What {@link Channel.status} reports. */
@@ -69,6 +84,16 @@ export interface ChannelStatus {
   startedAt: number | null;
   /** Path of the live playlist relative to the channel's HLS folder. */
   playlistName: string;
+  /**
+   * Whether the channel is meant to be on air (persisted with the playlist): true from `start()` until a
+   * user's `stop()`, also across a server restart, when the broadcaster starts it again.
+   */
+  onAir: boolean;
+  /**
+   * What went on air recently and when it appears in the stream (program date-time), oldest first: map a
+   * player's playhead date to the last entry at or before it to show what the viewer sees. Empty when stopped.
+   */
+  schedule: ScheduleEntry[];
 }
 
 /** One channel: a playlist and the processes that turn it into a live HLS stream. */
@@ -113,8 +138,12 @@ export interface Channel {
    * @throws NexStreamError `NXS_CONFLICT` when already running; `NXS_DEPENDENCY_MISSING` without ffmpeg.
    */
   start(): Promise<ChannelStatus>;
-  /** Stops gracefully (stdin closed, then SIGTERM; exit 255 after SIGTERM is normal). Idempotent. */
-  stop(): Promise<ChannelStatus>;
+  /**
+   * Stops gracefully (stdin closed, then SIGTERM; exit 255 after SIGTERM is normal). Idempotent. The channel
+   * is then off air for good (persisted) unless `keepOnAir` is set: a shutdown (`Broadcaster.close()`)
+   * keeps the on-air intent and records the item and position, so the next start of the server resumes there.
+   */
+  stop(options?: { keepOnAir?: boolean }): Promise<ChannelStatus>;
   /** Shows the slate and remembers the position. @throws `NXS_CONFLICT` unless playing. */
   pause(): Promise<ChannelStatus>;
   /** Continues the paused item where it was paused. @throws `NXS_CONFLICT` unless paused. */
@@ -145,6 +174,8 @@ export interface ChannelOptions {
   pacing: 'relay' | 'encoder';
   /** Slate chunk length (each chunk is a bounded decoder). */
   slateChunkMs: number;
+  /** Start the channel as soon as it is loaded when its persisted playlist says it was on air. Default false. */
+  resumeOnAir?: boolean;
 }
 
 type Entry = { kind: 'item'; item: PlaylistItem; startMs: number } | { kind: 'slate'; reason: SlateReason };
@@ -170,7 +201,10 @@ export function createChannel(options: ChannelOptions): Channel {
     maxBytes: options.maxUploadBytes,
     allowedContainers: options.allowedContainers,
   });
+  // Assigned once loaded; every caller awaits `loaded` first, except `status()`, which checks.
   let playlist!: Playlist;
+  // Read at once (a small JSON file), so `status()` is right before the async load finished.
+  const preview = readPlaylistPreview(join(options.directory, 'playlist.json'));
   const loaded = (async () => {
     // Before any ingest can start (every ingest awaits `loaded`): what a crash left mid-upload goes.
     await ingester.sweep();
@@ -178,8 +212,9 @@ export function createChannel(options: ChannelOptions): Channel {
     const result = await store.load();
     // A channel exists on disk once its playlist file does (the broadcaster's `get()` looks for it).
     if (!(await stat(store.path).catch(() => undefined))) await store.save(result.document);
-    playlist = createPlaylist({ store, initial: result.document });
-    playlist.on('changed', (event) => {
+    const created = createPlaylist({ store, initial: result.document });
+    playlist = created;
+    created.on('changed', (event) => {
       emitter.emit('playlist-changed', event);
       onPlaylistChanged(event.change, event.snapshot);
     });
@@ -197,14 +232,19 @@ export function createChannel(options: ChannelOptions): Channel {
   })();
   loaded.catch(() => undefined);
 
-  let state: ChannelState = 'stopped';
+  // A channel that was on air when the server stopped reads as starting until its resume is settled.
+  const resuming = options.resumeOnAir === true && preview?.playout?.onAir === true;
+  let state: ChannelState = resuming ? 'starting' : 'stopped';
   let slateReason: SlateReason | undefined;
   let generation = 0;
   let ffmpegPath = '';
   let encoder: Encoder | undefined;
   // The relay paces the stream (one segment of lead), so starts and crash restarts get a burst.
   const pacedByRelay = options.pacing !== 'encoder';
-  const relay = createRelay(pacedByRelay ? { leadMs: options.profile.segmentDurationS * 1000 } : {});
+  const frameGapMs = 1000 / options.profile.fps;
+  const relay = createRelay(
+    pacedByRelay ? { leadMs: options.profile.segmentDurationS * 1000, frameGapMs } : { frameGapMs },
+  );
   let active: Active | undefined;
   let prefetched: { item: PlaylistItem; decoder: Decoder } | undefined;
   let pendingEntry: Entry | undefined;
@@ -216,6 +256,12 @@ export function createChannel(options: ChannelOptions): Channel {
   const crashTimes: number[] = [];
   let lastStats: EncoderStats | undefined;
   let startedAt: number | null = null;
+  const schedule = createProgramSchedule({ segmentDurationMs: options.profile.segmentDurationS * 1000 });
+  let scheduleWatcher: NodeJS.Timeout | undefined;
+  const mediaPlaylistName =
+    options.profile.playout === 'copy' || options.profile.renditions.length === 0
+      ? playlistName
+      : variantPlaylistName(playlistName, 0);
   let janitor: NodeJS.Timeout | undefined;
   let loopDone: Promise<void> = Promise.resolve();
 
@@ -335,6 +381,53 @@ export function createChannel(options: ChannelOptions): Channel {
     return item ? { kind: 'item', item, startMs: 0 } : { kind: 'slate', reason: 'empty' };
   };
 
+  /** Adds `entry` to the schedule at the relay's media position (a slate chunk continuing a slate is not new). */
+  let lastScheduledKey: string | undefined;
+  const recordOnAir = (entry: Entry) => {
+    const key = entry.kind === 'slate' ? `slate:${entry.reason}` : undefined;
+    if (key !== undefined && key === lastScheduledKey) return;
+    lastScheduledKey = key;
+    schedule.add(
+      entry.kind === 'item'
+        ? {
+            kind: 'item',
+            itemId: entry.item.id,
+            originalName: entry.item.originalName,
+            startMs: entry.startMs,
+          }
+        : { kind: 'slate', slateReason: entry.reason, startMs: 0 },
+      relay.mediaPositionMs,
+    );
+    emitter.emit('schedule-changed', { schedule: schedule.entries() });
+  };
+
+  /** Reads the live playlist until the current encoder run's first segment anchors its entries in time. */
+  const watchSchedule = () => {
+    if (scheduleWatcher) return;
+    scheduleWatcher = setInterval(() => {
+      if (!schedule.waiting || state === 'stopped' || state === 'stopping') {
+        clearInterval(scheduleWatcher);
+        scheduleWatcher = undefined;
+        return;
+      }
+      void readFile(join(hlsDirectory, mediaPlaylistName), 'utf8').then(
+        (text) => {
+          if (schedule.observePlaylist(text)) {
+            emitter.emit('schedule-changed', { schedule: schedule.entries() });
+          }
+        },
+        () => undefined,
+      );
+    }, 200);
+    scheduleWatcher.unref();
+  };
+
+  /** The highest media sequence number in the live playlist, or -1 when there is none. */
+  const lastSegmentSequence = async (): Promise<number> => {
+    const text = await readFile(join(hlsDirectory, mediaPlaylistName), 'utf8').catch(() => '');
+    return parseMediaPlaylist(text).at(-1)?.sequence ?? -1;
+  };
+
   const cutTo = (entry: Entry) => {
     pendingEntry = entry;
     relay.cut();
@@ -368,6 +461,7 @@ export function createChannel(options: ChannelOptions): Channel {
         setState(entry.reason === 'paused' ? 'paused' : 'slate', entry.reason);
       }
       refreshPrefetch();
+      recordOnAir(entry);
       const outcome = await relay.play(decoder.stdout);
       const playedMs = Date.now() - current.startedAt;
       if (outcome === 'cut') {
@@ -451,15 +545,20 @@ export function createChannel(options: ChannelOptions): Channel {
     refreshPrefetch();
   }
 
-  const spawnEncoder = async (append: boolean) => {
+  const spawnEncoder = async (append: boolean, lastSequence: number) => {
+    schedule.beginRun(lastSequence);
+    lastScheduledKey = undefined;
     const next = startEncoder(
       ffmpegPath,
       encoderArguments(options.profile, { hlsDirectory, append, playlistName, pacedInput: pacedByRelay }),
       (stats) => {
+        // A last progress block can arrive while stopping: a stopped channel shows no encoder speed.
+        if (encoder !== next || state === 'stopping' || state === 'stopped') return;
         lastStats = stats;
         emitter.emit('stats', stats);
       },
     );
+    watchSchedule();
     encoder = next;
     relay.resetClock();
     relay.attach(next.stdin);
@@ -499,8 +598,9 @@ export function createChannel(options: ChannelOptions): Channel {
               }
             : active?.entry;
         void hasPlaylist().then(async (exists) => {
+          const lastSequence = exists ? await lastSegmentSequence() : -1;
           if (runGeneration !== generation) return;
-          await spawnEncoder(exists);
+          await spawnEncoder(exists, lastSequence);
           dropPrefetched();
           cutTo(resumeEntry ?? nextEntry(undefined));
         });
@@ -566,7 +666,14 @@ export function createChannel(options: ChannelOptions): Channel {
   };
 
   const status = (): ChannelStatus => {
-    const snapshot = playlist ? playlist.list() : undefined;
+    const snapshot = playlist
+      ? playlist.list()
+      : preview && {
+          items: preview.items,
+          currentId: preview.currentId,
+          revision: preview.revision,
+          loop: preview.loop,
+        };
     const current = active;
     return {
       channelId: options.id,
@@ -595,15 +702,85 @@ export function createChannel(options: ChannelOptions): Channel {
       },
       startedAt,
       playlistName,
+      onAir: (playlist ? playlist.playout() : preview?.playout)?.onAir === true,
+      schedule: state === 'stopped' ? [] : schedule.entries(),
     };
   };
+
+  /** Where a resume starts: the recorded item at its position, unless it is gone or nearly over. */
+  const resumeEntry = (resumeAt: PlayoutState['resumeAt']): Entry | undefined => {
+    const item = resumeAt && playlist.get(resumeAt.itemId);
+    if (!item || !resumeAt || resumeAt.positionMs > item.durationMs - 1000) return undefined;
+    return { kind: 'item', item, startMs: Math.max(0, Math.round(resumeAt.positionMs)) };
+  };
+
+  /** Starts the encoder and playout; the state is already `starting`. */
+  const startPlayout = async (resumeAt: PlayoutState['resumeAt']): Promise<ChannelStatus> => {
+    try {
+      ffmpegPath = (await locateProgram('ffmpeg', { path: options.ffmpegPath })).path;
+      if (copyPlayout && !(await stat(slateCopyPath).catch(() => undefined))) {
+        await normalizeForCopy(ffmpegPath, slateSource(), options.profile, `${slateCopyPath}.tmp`);
+        await rename(`${slateCopyPath}.tmp`, slateCopyPath);
+      }
+      await rm(hlsDirectory, { recursive: true, force: true });
+      await mkdir(hlsDirectory, { recursive: true });
+    } catch (error) {
+      setState('stopped');
+      throw error;
+    }
+    generation += 1;
+    const runGeneration = generation;
+    startedAt = Date.now();
+    failureStreak = 0;
+    slateUntil = 0;
+    lastStats = undefined;
+    schedule.clear();
+    pendingEntry = resumeEntry(resumeAt);
+    await spawnEncoder(false, -1);
+    janitor = setInterval(() => void cleanOrphans(), options.profile.segmentDurationS * 1000);
+    janitor.unref();
+    loopDone = runLoop(runGeneration).catch((error: unknown) => {
+      reportError(error, true);
+    });
+    // On air until a user stops it, across server restarts too.
+    await playlist.setPlayout({ onAir: true }).catch(reportError);
+    return status();
+  };
+
+  // A channel that was on air before the server restarted starts again as soon as it is loaded.
+  const resumed: Promise<void> = resuming
+    ? loaded.then(
+        async () => {
+          const playout = playlist.playout();
+          if (!playout?.onAir) {
+            setState('stopped');
+            return;
+          }
+          await startPlayout(playout.resumeAt).catch((error: unknown) => {
+            const cause = toNexStreamError(error);
+            reportError(
+              new NexStreamError(
+                cause.code,
+                `channel ${options.id} was on air before the restart but could not start again: ${cause.message}`,
+                { cause },
+              ),
+            );
+          });
+        },
+        () => setState('stopped'),
+      )
+    : Promise.resolve();
 
   return {
     id: options.id,
     hlsDirectory,
     playlistName,
     maxUploadBytes: options.maxUploadBytes,
-    ready: () => loaded,
+    ready: () =>
+      loaded.then(async (corrupt) => {
+        await resumed;
+        return corrupt;
+      }),
     async list() {
       await requireLoaded();
       return playlist.list();
@@ -677,43 +854,34 @@ export function createChannel(options: ChannelOptions): Channel {
       return playlist.setLoop(loop);
     },
     async start() {
-      await requireLoaded();
+      // Checked and set before any await: two concurrent starts cannot both pass.
       if (state !== 'stopped') {
         throw new NexStreamError(NexStreamErrorCode.Conflict, `channel ${options.id} is already ${state}`);
       }
       setState('starting');
       try {
-        ffmpegPath = (await locateProgram('ffmpeg', { path: options.ffmpegPath })).path;
-        if (copyPlayout && !(await stat(slateCopyPath).catch(() => undefined))) {
-          await normalizeForCopy(ffmpegPath, slateSource(), options.profile, `${slateCopyPath}.tmp`);
-          await rename(`${slateCopyPath}.tmp`, slateCopyPath);
-        }
-        await rm(hlsDirectory, { recursive: true, force: true });
-        await mkdir(hlsDirectory, { recursive: true });
+        await requireLoaded();
       } catch (error) {
         setState('stopped');
         throw error;
       }
-      generation += 1;
-      const runGeneration = generation;
-      startedAt = Date.now();
-      failureStreak = 0;
-      slateUntil = 0;
-      pendingEntry = pausedAt ? undefined : undefined;
-      await spawnEncoder(false);
-      janitor = setInterval(() => void cleanOrphans(), options.profile.segmentDurationS * 1000);
-      janitor.unref();
-      loopDone = runLoop(runGeneration).catch((error: unknown) => {
-        reportError(error, true);
-      });
-      return status();
+      return startPlayout(undefined);
     },
-    async stop() {
+    async stop(stopOptions = {}) {
       await requireLoaded();
+      await resumed;
+      const keepOnAir = stopOptions.keepOnAir === true;
       if (state === 'stopped' || state === 'stopping') {
         await loopDone;
+        if (!keepOnAir && playlist.playout()?.onAir) await playlist.setPlayout({ onAir: false });
         return status();
       }
+      // Where to carry on after a restart: the paused position, or the item feeding the encoder.
+      const resumeAt =
+        pausedAt ??
+        (active?.entry.kind === 'item'
+          ? { itemId: active.entry.item.id, positionMs: positionOf(active) }
+          : undefined);
       setState('stopping');
       generation += 1;
       if (janitor) clearInterval(janitor);
@@ -727,6 +895,13 @@ export function createChannel(options: ChannelOptions): Channel {
       active = undefined;
       pausedAt = undefined;
       startedAt = null;
+      lastStats = undefined;
+      schedule.clear();
+      clearInterval(scheduleWatcher);
+      scheduleWatcher = undefined;
+      await playlist
+        .setPlayout(keepOnAir ? { onAir: true, ...(resumeAt ? { resumeAt } : {}) } : { onAir: false })
+        .catch(reportError);
       setState('stopped');
       return status();
     },
@@ -764,4 +939,13 @@ export function createChannel(options: ChannelOptions): Channel {
     on: emitter.on,
     onAny: emitter.onAny,
   };
+}
+
+/** The persisted playlist read synchronously (for `status()` before the load), or `undefined`. */
+function readPlaylistPreview(path: string): PlaylistDocument | undefined {
+  try {
+    return parsePlaylistDocument(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }

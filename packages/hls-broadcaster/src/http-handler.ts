@@ -2,12 +2,52 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { httpStatusFor, NexStreamError, NexStreamErrorCode, toNexStreamError } from '@nexstream/core';
+import {
+  httpStatusFor,
+  NexStreamError,
+  NexStreamErrorCode,
+  type SerializedError,
+  toNexStreamError,
+} from '@nexstream/core';
 import busboy from 'busboy';
 import type { Broadcaster } from './broadcaster.js';
 import type { Channel } from './channel.js';
 import { type ClientLimits, createClientLimits } from './client-limits.js';
+import { sanitizeOriginalName } from './ingest.js';
 import type { PlaylistItem } from './playlist.js';
+
+/**
+ * What happened to one file of an upload, in the order the files were sent: the item it became, or why it
+ * was refused (`error.code` such as `NXS_UNSUPPORTED_MEDIA` or `NXS_TOO_LARGE`; the message names the file
+ * by `name`, never by a temp path).
+ */
+export type UploadFileResult =
+  | {
+      /** The file name the client sent (sanitized, display only). */ name: string;
+      ok: true;
+      item: PlaylistItem;
+    }
+  | {
+      /** The file name the client sent (sanitized, display only). */ name: string;
+      ok: false;
+      error: SerializedError;
+    };
+
+/**
+ * The body of an upload answer. Every file is reported in `results`; the good files of a batch are kept even
+ * when others are refused. Status 201 when every file was stored, 207 when some were, and the first refusal's
+ * status (with `error`) when none was.
+ */
+export interface UploadResponse {
+  /** The stored items, in upload order. */
+  items: PlaylistItem[];
+  /** The first stored item (for single-file clients). */
+  item?: PlaylistItem;
+  /** One result per file, in upload order. */
+  results: UploadFileResult[];
+  /** When no file was stored: the first refusal. */
+  error?: SerializedError;
+}
 
 /** Which part of the API a request is for (given to the {@link HttpHandlerOptions.authorize} hook). */
 export type RouteKind = 'api' | 'upload' | 'events' | 'hls';
@@ -259,7 +299,11 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       return async (channel, _r, response) => sendJson(response, 200, await channel[action]());
     }
     if (method === 'GET' && pathname === '/stream/status') {
-      return async (channel, _r, response) => sendJson(response, 200, channel.status());
+      return async (channel, _r, response) => {
+        // Loaded (and, when it was on air before a restart, started again) before the first answer.
+        await channel.ready().catch(() => undefined);
+        sendJson(response, 200, channel.status());
+      };
     }
     if (method === 'GET' && pathname === '/events') return events;
     return undefined;
@@ -333,25 +377,35 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       );
     }
     try {
-      const items = await receiveUpload(channel, request, response);
-      sendJson(response, 201, { items, item: items[0] });
+      const results = await receiveUpload(channel, request, response);
+      const items = results.flatMap((result) => (result.ok ? [result.item] : []));
+      const firstRefusal = results.find((result) => !result.ok);
+      if (items.length === 0 && firstRefusal && !firstRefusal.ok) {
+        const body: UploadResponse = { items, results, error: firstRefusal.error };
+        const status = httpStatusFor(firstRefusal.error.code);
+        sendJson(response, status === 499 ? 400 : status, body);
+        return;
+      }
+      const body: UploadResponse = { items, ...(items[0] ? { item: items[0] } : {}), results };
+      sendJson(response, firstRefusal ? 207 : 201, body);
     } finally {
       release();
     }
   }
 
   /**
-   * Parses the multipart body and ingests its files one at a time, all or nothing. A client that
+   * Parses the multipart body and ingests its files one at a time, each on its own: a refused file (not a
+   * video, too large, a path for a name) is reported in its result and the others are kept. A client that
    * disconnects, goes idle, or sends a malformed body aborts every ingest of the request through one
-   * AbortController (temp files removed, handles closed) and undoes the files already stored; the promise
-   * settles only once all of that is done.
+   * AbortController (temp files removed, handles closed) and undoes the files already stored, since the
+   * request as a whole failed; the promise settles only once all of that is done.
    */
   function receiveUpload(
     channel: Channel,
     request: IncomingMessage,
     response: ServerResponse,
-  ): Promise<PlaylistItem[]> {
-    return new Promise<PlaylistItem[]>((resolve, reject) => {
+  ): Promise<UploadFileResult[]> {
+    return new Promise<UploadFileResult[]>((resolve, reject) => {
       let parser: busboy.Busboy;
       try {
         // The ingest enforces the size limit itself; busboy only bounds the number of files and fields.
@@ -373,6 +427,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       }
       const controller = new AbortController();
       const pending: Promise<PlaylistItem>[] = [];
+      const names: string[] = [];
       let failure: NexStreamError | undefined;
       let concluding = false;
       let done = false;
@@ -426,37 +481,47 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         conclude();
       };
 
-      /** Waits for every ingest of the request, then answers: all stored, or none (stored ones undone). */
+      /**
+       * Waits for every ingest of the request, then answers with one result per file; when the request
+       * itself failed (client gone, idle, malformed body), none is kept (stored ones undone).
+       */
       const conclude = () => {
         if (concluding) return;
         concluding = true;
         Promise.allSettled(pending).then(async (results) => {
-          const rejected = results.find((result) => result.status === 'rejected');
-          const error = failure ?? (rejected as PromiseRejectedResult | undefined)?.reason;
-          if (error) {
+          if (failure) {
             for (const result of results) {
               if (result.status === 'fulfilled')
                 await channel.removeItem(result.value.id).catch(() => undefined);
             }
             done = true;
             detach();
-            reject(error);
+            reject(failure);
             return;
           }
           done = true;
           detach();
-          resolve(results.map((result) => (result as PromiseFulfilledResult<PlaylistItem>).value));
+          resolve(
+            results.map((result, index): UploadFileResult => {
+              const name = names[index] ?? '';
+              return result.status === 'fulfilled'
+                ? { name, ok: true, item: result.value }
+                : { name, ok: false, error: toNexStreamError(result.reason).toJSON() };
+            }),
+          );
         }, reject);
       };
 
       parser.on('file', (_field, file, info) => {
         const name = info.filename ?? '';
+        names.push(sanitizeOriginalName(name));
         if (isHostileName(name)) {
           file.resume();
+          const shown = sanitizeOriginalName(name);
           const refused = Promise.reject(
             new NexStreamError(
               NexStreamErrorCode.InvalidInput,
-              'upload file name must be a plain name (no path separators, "..", or control characters)',
+              `${shown ? `"${shown}": ` : ''}upload file name must be a plain name (no path separators, "..", or control characters)`,
             ),
           );
           refused.catch(() => undefined);
@@ -535,6 +600,9 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     const write = (type: string, payload: unknown) => {
       response.write(`event: ${type}\ndata: ${JSON.stringify(payload)}\n\n`);
     };
+    // The first status is right: the channel is loaded (and resumed, after a restart) before it is sent.
+    await channel.ready().catch(() => undefined);
+    if (response.destroyed) return;
     write('status', channel.status());
     const unsubscribe = channel.onAny((type, payload) => write(String(type), payload));
     const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), 15_000);

@@ -39,6 +39,8 @@ export {
   type HttpHandler,
   type HttpHandlerOptions,
   type RouteKind,
+  type UploadFileResult,
+  type UploadResponse,
 } from './http-handler.js';
 export {
   createIngest,
@@ -63,6 +65,7 @@ export {
   type PlaylistEvents,
   type PlaylistItem,
   type PlaylistSnapshot,
+  type PlayoutState,
   parseInstaStreamItems,
 } from './playlist.js';
 export { createPlaylistStore, type PlaylistLoadResult, type PlaylistStore } from './playlist-store.js';
@@ -73,4 +76,11 @@ export {
   type UnsupportedMediaReason,
 } from './prober.js';
 export { type ChannelProfile, defaultChannelProfile, type Rendition } from './profile.js';
+export {
+  createProgramSchedule,
+  type MediaPlaylistSegment,
+  type ProgramSchedule,
+  parseMediaPlaylist,
+  type ScheduleEntry,
+} from './program-schedule.js';
 export { createRelay, lastVideoPts, type Relay, type RelayOptions, type RelayOutcome } from './relay.js';

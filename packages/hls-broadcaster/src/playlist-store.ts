@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
-import { emptyPlaylistDocument, type PlaylistDocument, type PlaylistItem } from './playlist.js';
+import {
+  emptyPlaylistDocument,
+  type PlaylistDocument,
+  type PlaylistItem,
+  type PlayoutState,
+} from './playlist.js';
 
 /** What {@link PlaylistStore.load} found. */
 export interface PlaylistLoadResult {
@@ -126,6 +131,7 @@ export function parsePlaylistDocument(text: string): PlaylistDocument {
     typeof document.currentId === 'string' && ids.has(document.currentId)
       ? document.currentId
       : (document.items[0]?.id ?? null);
+  const playout = parsePlayout(document.playout, ids);
   return {
     version: 1,
     items: document.items,
@@ -133,6 +139,27 @@ export function parsePlaylistDocument(text: string): PlaylistDocument {
     loop: document.loop !== false,
     revision: typeof document.revision === 'number' ? document.revision : 0,
     updatedAt: typeof document.updatedAt === 'string' ? document.updatedAt : new Date().toISOString(),
+    ...(playout ? { playout } : {}),
+  };
+}
+
+/** The on-air intent when it is well formed (a bad one is dropped: the channel then comes back off air). */
+function parsePlayout(value: unknown, ids: ReadonlySet<string>): PlayoutState | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const playout = value as Partial<PlayoutState>;
+  if (typeof playout.onAir !== 'boolean') return undefined;
+  const resumeAt = playout.resumeAt;
+  const validResume =
+    typeof resumeAt === 'object' &&
+    resumeAt !== null &&
+    typeof resumeAt.itemId === 'string' &&
+    ids.has(resumeAt.itemId) &&
+    Number.isFinite(resumeAt.positionMs) &&
+    resumeAt.positionMs >= 0;
+  return {
+    onAir: playout.onAir,
+    ...(validResume ? { resumeAt: { itemId: resumeAt.itemId, positionMs: resumeAt.positionMs } } : {}),
+    updatedAt: typeof playout.updatedAt === 'string' ? playout.updatedAt : new Date().toISOString(),
   };
 }
 

@@ -56,6 +56,29 @@ export interface PlaylistDocument {
   revision: number;
   /** Time of the last change, ISO 8601. */
   updatedAt: string;
+  /**
+   * Whether the channel is meant to be on air, and where it was: absent (older files) means off air. A
+   * broadcaster created on this folder starts a channel whose playlist says `onAir` again (see
+   * `BroadcasterOptions.resume`).
+   */
+  playout?: PlayoutState;
+}
+
+/**
+ * The on-air intent of a channel, persisted with its playlist so a server restart carries on: `start()` sets
+ * `onAir`, a user's `stop()` clears it, and a shutdown (`Broadcaster.close()`) keeps it and records where the
+ * channel was.
+ */
+export interface PlayoutState {
+  /** True from `start()` until a user's `stop()`: the channel is started again when the server starts. */
+  onAir: boolean;
+  /**
+   * Where a graceful shutdown left the channel: the item and the position reached in it, in milliseconds. A
+   * crash (no shutdown) leaves none; the channel then resumes at the start of the current item.
+   */
+  resumeAt?: { itemId: string; positionMs: number };
+  /** When this was written, ISO 8601. */
+  updatedAt: string;
 }
 
 /** The playlist as {@link Playlist.list} reports it. */
@@ -78,7 +101,8 @@ export type PlaylistChange =
   | { kind: 'jumped'; id: string }
   | { kind: 'advanced'; id: string }
   | { kind: 'loop'; loop: boolean }
-  | { kind: 'imported'; items: PlaylistItem[] };
+  | { kind: 'imported'; items: PlaylistItem[] }
+  | { kind: 'playout'; onAir: boolean };
 
 /** Events a playlist emits. */
 export interface PlaylistEvents {
@@ -119,6 +143,10 @@ export interface Playlist {
   advance(id: string): Promise<PlaylistSnapshot>;
   /** Appends many items in one persisted change. */
   addMany(items: readonly PlaylistItem[]): Promise<PlaylistSnapshot>;
+  /** The persisted on-air intent (a copy), or `undefined` when none was ever written. */
+  playout(): PlayoutState | undefined;
+  /** Persists the on-air intent (`updatedAt` is set here). */
+  setPlayout(playout: Omit<PlayoutState, 'updatedAt'>): Promise<PlaylistSnapshot>;
   /** Subscribe to changes; returns the unsubscribe function. */
   on: Emitter<PlaylistEvents>['on'];
   /** Resolves once every queued mutation has been applied. */
@@ -266,6 +294,16 @@ export function createPlaylist(options: PlaylistOptions): Playlist {
       enqueue((draft) => {
         if (draft.items.some((item) => item.id === id)) draft.currentId = id;
         return { change: { kind: 'advanced', id }, result: snapshot(draft) };
+      }),
+    playout: () => (document.playout ? structuredClone(document.playout) : undefined),
+    setPlayout: (playout) =>
+      enqueue((draft) => {
+        draft.playout = {
+          onAir: playout.onAir,
+          ...(playout.resumeAt ? { resumeAt: { ...playout.resumeAt } } : {}),
+          updatedAt: now().toISOString(),
+        };
+        return { change: { kind: 'playout', onAir: playout.onAir }, result: snapshot(draft) };
       }),
     setLoop: (loop) =>
       enqueue((draft) => {

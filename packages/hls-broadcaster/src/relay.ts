@@ -16,6 +16,12 @@ export interface RelayOptions {
    * disables pacing (the encoder must then pace itself with `-re`).
    */
   leadMs?: number;
+  /**
+   * Media milliseconds between the last frame of one source and the first of the next: the encoder puts the
+   * next source one frame after the last (`-dts_delta_threshold`), so this is one frame at the channel's
+   * rate. Default 1.
+   */
+  frameGapMs?: number;
   /** Clock in milliseconds (tests inject one). */
   now?: () => number;
 }
@@ -38,6 +44,12 @@ export interface Relay {
   resetClock(): void;
   /** Media milliseconds of the current source forwarded so far (from its video timestamps). */
   readonly sourceMediaMs: number;
+  /**
+   * Media milliseconds forwarded since creation, continuous across sources (each source starts
+   * {@link RelayOptions.frameGapMs} after the last frame of the one before): read before {@link Relay.play}
+   * it is where that source will start on the encoder's clock.
+   */
+  readonly mediaPositionMs: number;
   /** Bytes forwarded since creation. */
   readonly bytesForwarded: number;
 }
@@ -46,6 +58,7 @@ export interface Relay {
 export function createRelay(options: RelayOptions = {}): Relay {
   const now = options.now ?? (() => performance.now());
   const leadMs = options.leadMs;
+  const frameGapMs = options.frameGapMs ?? 1;
   let target: Writable | undefined;
   let detach: ((outcome: RelayOutcome) => void) | undefined;
   let forwarded = 0;
@@ -124,7 +137,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
           if (waitingForDrain === source) waitingForDrain = undefined;
           detach = undefined;
           // The next source continues one frame later on the media clock.
-          mediaPositionMs += 1;
+          mediaPositionMs += frameGapMs;
           resolve(outcome);
         };
         const onEnd = () => finish('ended');
@@ -144,6 +157,9 @@ export function createRelay(options: RelayOptions = {}): Relay {
     },
     get sourceMediaMs() {
       return sourceMediaMs;
+    },
+    get mediaPositionMs() {
+      return mediaPositionMs;
     },
     get bytesForwarded() {
       return forwarded;
