@@ -2,7 +2,8 @@
 // straightforward mediabunny remux in the same page, on 180 s of 1080p H.264 + AAC and a ~1 GB pair.
 // Every output goes to a null sink. Both muxers are measured with URL inputs (Range requests to a
 // loopback server; the headline ratios) and with Blob inputs (no network), interleaved. Prints, as its
-// LAST line, one JSON object with the figures (medians; native measured in the same run). BENCH_RUNS
+// LAST line, one JSON object with the figures (medians; native measured in the same run). The direct
+// writer also runs with tags and a 600 px cover fetched by URL (ratio_tagged_vs_untagged). BENCH_RUNS
 // (default 5) sets the runs, BENCH_SKIP_LARGE=1 skips the ~1 GB pair. Run: npx turbo run build --filter=@nexstream/edge-muxer... &&
 // npm run bench:browser -w @nexstream/edge-muxer
 import { execFile, spawn } from 'node:child_process';
@@ -75,6 +76,10 @@ const audioLarge = skipLarge
       ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${largeDurationS}`, '-ac', '2'],
       ...['-c:a', 'aac', '-b:a', '128k', output],
     ]);
+// A 600 × 600 JPEG cover (about what a music service's "medium" cover weighs), for the tagged runs.
+const cover = await cached('cover-600.jpg', (output) => [
+  ...['-f', 'lavfi', '-i', 'testsrc2=size=600x600', '-frames:v', '1', '-q:v', '3', output],
+]);
 const sizeOf = async (path: string) => (await stat(path)).size;
 const pair180Bytes = (await sizeOf(video180)) + (await sizeOf(audio180));
 const pairLargeBytes = (await sizeOf(videoLarge)) + (await sizeOf(audioLarge));
@@ -131,11 +136,14 @@ window.prepareBlobs = async (urls) => {
   for (const url of urls) if (!blobs.has(url)) blobs.set(url, await (await fetch(url)).blob());
 };
 const input = (url, fromBlob) => (fromBlob ? blobs.get(url) : url);
-window.runOurs = async (videoUrl, audioUrl, fromBlob, engine) => {
+// Tags and a cover fetched by URL, as the web app passes them: what tagging costs a job.
+const metadata = { title: 'Halo', artist: ['Beyoncé'], album: 'I Am… Sasha Fierce', year: '2008', cover: { url: '/media/cover' } };
+window.runOurs = async (videoUrl, audioUrl, fromBlob, engine, tagged) => {
   let heap = 0;
   let timings;
   const started = performance.now();
   const stream = edgeMuxer.mux({ video: input(videoUrl, fromBlob), audio: input(audioUrl, fromBlob), container: 'mp4', engine,
+    ...(tagged ? { metadata } : {}), onWarning: (warning) => { throw new Error(warning.message); },
     workerUrl: '/pkg/edge-muxer/browser/worker.js', libavBaseUrl: '/libav/',
     onProgress: (p) => { heap = Math.max(heap, p.wasmHeapBytes ?? 0); if (p.timingsMs) timings = p.timingsMs; if (p.engine) usedEngine = p.engine; } });
   let usedEngine;
@@ -195,6 +203,7 @@ for (const [name, path] of Object.entries({
   'audio-180': audio180,
   'video-large': videoLarge,
   'audio-large': audioLarge,
+  cover,
 })) {
   mediaFiles.set(`/media/${name}`, { path, size: await sizeOf(path) });
 }
@@ -320,16 +329,22 @@ try {
   };
   type Engine = 'auto' | 'libav';
   type Page = {
-    runOurs: (v: string, a: string, b: boolean, e: Engine) => Promise<Ours>;
+    runOurs: (v: string, a: string, b: boolean, e: Engine, t: boolean) => Promise<Ours>;
     runMediabunny: (v: string, a: string, b: boolean) => Promise<{ ms: number; bytes: number }>;
     runFetch: (urls: string[]) => Promise<{ ms: number; bytes: number }>;
     prepareBlobs: (urls: string[]) => Promise<void>;
   };
-  const ours = (video: string, audio: string, fromBlob: boolean, engine: Engine = 'auto') =>
+  const ours = (video: string, audio: string, fromBlob: boolean, engine: Engine = 'auto', tagged = false) =>
     tab.evaluate(
-      ([v, a, b, e]) =>
-        (window as unknown as Page).runOurs(v as string, a as string, b as boolean, e as Engine),
-      [video, audio, fromBlob, engine] as const,
+      ([v, a, b, e, t]) =>
+        (window as unknown as Page).runOurs(
+          v as string,
+          a as string,
+          b as boolean,
+          e as Engine,
+          t as boolean,
+        ),
+      [video, audio, fromBlob, engine, tagged] as const,
     );
   const bunny = (video: string, audio: string, fromBlob: boolean) =>
     tab.evaluate(
@@ -343,6 +358,7 @@ try {
   // mediabunny's module is loaded once with the page, so nobody pays a compile in the figures.
   for (const fromBlob of [false, true]) {
     await ours(video, audio, fromBlob);
+    await ours(video, audio, fromBlob, 'auto', true);
     await ours(video, audio, fromBlob, 'libav');
     await bunny(video, audio, fromBlob);
   }
@@ -350,6 +366,7 @@ try {
   console.error(`fetch only (page, both inputs): ${mbPerSecond(fetched.bytes, fetched.ms).toFixed(0)} MB/s`);
   const oursUrl: Ours[] = [];
   const oursFile: Ours[] = [];
+  const taggedFile: Ours[] = [];
   const libavFile: Ours[] = [];
   const nativeMs: number[] = [];
   const bunnyUrlMs: number[] = [];
@@ -363,13 +380,17 @@ try {
     nativeMs.push(await native(video180, audio180));
     bunnyUrlMs.push((await bunny(video, audio, false)).ms);
     oursFile.push(await ours(video, audio, true));
+    taggedFile.push(await ours(video, audio, true, 'auto', true));
     bunnyFileMs.push((await bunny(video, audio, true)).ms);
     libavFile.push(await ours(video, audio, true, 'libav'));
     console.error(
-      `run ${index + 1}: files: ours ${oursFile.at(-1)!.ms.toFixed(0)} ms (${oursFile.at(-1)!.engine}), libav.js ${libavFile.at(-1)!.ms.toFixed(0)} ms, mediabunny ${bunnyFileMs.at(-1)!.toFixed(0)} ms | URLs: ours ${oursUrl.at(-1)!.ms.toFixed(0)} ms, mediabunny ${bunnyUrlMs.at(-1)!.toFixed(0)} ms | native ${nativeMs.at(-1)!.toFixed(0)} ms`,
+      `run ${index + 1}: files: ours ${oursFile.at(-1)!.ms.toFixed(0)} ms (${oursFile.at(-1)!.engine}), tagged ${taggedFile.at(-1)!.ms.toFixed(0)} ms, libav.js ${libavFile.at(-1)!.ms.toFixed(0)} ms, mediabunny ${bunnyFileMs.at(-1)!.toFixed(0)} ms | URLs: ours ${oursUrl.at(-1)!.ms.toFixed(0)} ms, mediabunny ${bunnyUrlMs.at(-1)!.toFixed(0)} ms | native ${nativeMs.at(-1)!.toFixed(0)} ms`,
     );
   }
-  if (oursFile.some((run) => run.engine !== 'direct') || libavFile.some((run) => run.engine !== 'libav')) {
+  if (
+    [...oursFile, ...taggedFile].some((run) => run.engine !== 'direct') ||
+    libavFile.some((run) => run.engine !== 'libav')
+  ) {
     throw new Error('a run did not use the engine it was meant to measure');
   }
   /** Medians of where the Worker's time went (diagnostics the Worker reports with its last progress). */
@@ -410,6 +431,7 @@ try {
   const oursFileMs = median(oursFile.map((run) => run.ms));
   const oursUrlMs = median(oursUrl.map((run) => run.ms));
   const libavFileMs = median(libavFile.map((run) => run.ms));
+  const taggedFileMs = median(taggedFile.map((run) => run.ms));
   const fetchOnlyMs = fetched.ms;
   const figures = {
     input_180s_mb: round(pair180Bytes / 1e6),
@@ -420,6 +442,9 @@ try {
     mediabunny_mb_per_s: round(mbPerSecond(pair180Bytes, median(bunnyFileMs))),
     ratio_vs_native: round(median(nativeMs) / oursFileMs, 2),
     ratio_vs_mediabunny: round(median(bunnyFileMs) / oursFileMs, 2),
+    tagged_mb_per_s: round(mbPerSecond(pair180Bytes, taggedFileMs)),
+    ratio_tagged_vs_untagged: round(oursFileMs / taggedFileMs, 2),
+    tagged_first_byte_ms: round(median(taggedFile.map((run) => run.firstByteMs)), 0),
     ours_url_mb_per_s: round(mbPerSecond(pair180Bytes, oursUrlMs)),
     fetch_only_mb_per_s: round(mbPerSecond(fetched.bytes, fetchOnlyMs)),
     ratio_vs_native_url: round(median(nativeMs) / oursUrlMs, 2),

@@ -58,6 +58,7 @@ beforeAll(async () => {
     'h264-video-mp4',
     'aac-audio-m4a',
     'h264-aac-mp4',
+    'vp9-opus-webm',
     'vp9-video-webm',
     'opus-audio-webm',
   ] as const) {
@@ -273,6 +274,30 @@ describe('mux() writes tags in headless Chromium', () => {
       expectTextTags(probed, 'date');
       expect(probed.streams.map((stream) => stream.codec_name)).toEqual(['h264', 'aac', 'mjpeg']);
       await expectSamePackets(path, samples['h264-aac-mp4']!);
+    },
+    timeoutMs,
+  );
+
+  it(
+    'runs the one-file path on libav.js too: an M4A with engine "libav", a WebM file as input',
+    async () => {
+      const m4a = await muxInPage({
+        audio: 'aac-audio-m4a',
+        container: 'm4a',
+        engine: 'libav',
+        metadata: { ...metadata, cover: { url: '/media/cover.jpg' } },
+      });
+      expect(m4a.result.engine).toBe('libav');
+      const probedM4a = await probe(m4a.path);
+      expectTextTags(probedM4a, 'date');
+      expect(probedM4a.streams.map((stream) => stream.codec_name)).toEqual(['aac', 'mjpeg']);
+      await expectSamePackets(m4a.path, samples['aac-audio-m4a']!);
+      const webm = await muxInPage({ input: 'vp9-opus-webm', container: 'webm', metadata });
+      expect(webm.result.engine).toBe('libav');
+      const probedWebm = await probe(webm.path);
+      expectTextTags(probedWebm, 'date_released');
+      expect(probedWebm.streams.map((stream) => stream.codec_name)).toEqual(['vp9', 'opus']);
+      await expectSamePackets(webm.path, samples['vp9-opus-webm']!);
     },
     timeoutMs,
   );
