@@ -297,9 +297,10 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
 
 function inputLabel(input: WorkerInput): string {
   if (input.url !== undefined) return input.url.split('?')[0] ?? input.url;
+  const role = input.role === 'file' ? 'input' : input.role;
   if (input.blob !== undefined)
-    return `${input.role} file${input.blob instanceof File ? ` ${input.blob.name}` : ''}`;
-  return `${input.role} stream input`;
+    return `${role} file${input.blob instanceof File ? ` ${input.blob.name}` : ''}`;
+  return `${role} stream input`;
 }
 
 startMuxWorker();
