@@ -11,8 +11,10 @@ export type MuxCover =
       /** The image's URL (absolute, or relative to the page). */
       url: string | URL;
       /**
-       * Request headers for the image. Default: the headers of the first URL input that has some (the
-       * tunnel's `Authorization`, say), as the cover usually comes through the same server.
+       * Request headers for the image. Default: the headers of the first URL input on the cover's own
+       * origin (the tunnel's `Authorization`, when the cover comes through the same server); a cover on
+       * another origin gets no input headers (they would leak, and force a CORS preflight). A cover on
+       * another origin needs CORS (`Access-Control-Allow-Origin`), or it is skipped.
        */
       headers?: Record<string, string>;
       /** `image/jpeg` or `image/png`; a hint only, the bytes decide. */

@@ -110,7 +110,13 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
       warn({ code: 'cover-skipped', message: 'WebM takes no cover art (no attachments): use mkv or mp4' });
     } else if (coverWanted !== undefined) {
       const timer = setTimeout(() => coverController.abort(new Error('timeout')), job.coverTimeoutMs);
-      const defaultHeaders = job.inputs.find((input) => input.headers !== undefined)?.headers;
+      // The inputs' headers (the tunnel's Authorization) go only to the inputs' own origin, never to a
+      // cover CDN elsewhere: that would leak them, and a custom header there forces a CORS preflight.
+      const coverOrigin = 'url' in coverWanted ? new URL(coverWanted.url).origin : undefined;
+      const defaultHeaders = job.inputs.find(
+        (input) =>
+          input.headers !== undefined && input.url !== undefined && new URL(input.url).origin === coverOrigin,
+      )?.headers;
       coverPromise = loadCover(coverWanted, {
         signal: coverController.signal,
         ...(defaultHeaders === undefined ? {} : { defaultHeaders }),
