@@ -12,13 +12,15 @@ const source = `import { parseInput, planDelivery, type TrackRef } from '@nexstr
 import { createTunnel, locateProgram } from '@nexstream/core/node';
 import { createRegistry, type Registry } from '@nexstream/registry';
 import { createVerifiedMatch } from '@nexstream/registry/verification';
-import { createDeezerEngine, createResolver, scoreCandidate } from '@nexstream/resolver';
+import { createResolver, scoreCandidate } from '@nexstream/resolver';
+import { createDeezerEngine, type VideoEngine } from '@nexstream/resolver/engines';
 import { mux, saveStream } from '@nexstream/edge-muxer';
 import { muxOnServer } from '@nexstream/edge-muxer/server';
 import { createBroadcaster } from '@nexstream/hls-broadcaster';
 import { createBroadcasterRouter } from '@nexstream/hls-broadcaster/express';
 
 const ref: TrackRef = parseInput('spotify:track:4cOdK2wGLETKBW3PvgPWqT');
+export type Engine = VideoEngine;
 const registry: Promise<Registry> = createRegistry({ url: ':memory:' });
 export const api = [
   ref, registry, planDelivery, createTunnel, locateProgram, createVerifiedMatch, createDeezerEngine,
@@ -31,6 +33,7 @@ import { parseInput } from '@nexstream/core';
 import { createTunnel } from '@nexstream/core/node';
 import { createRegistry } from '@nexstream/registry';
 import { createResolver, scoreCandidate } from '@nexstream/resolver';
+import { createDeezerEngine } from '@nexstream/resolver/engines';
 import { mux } from '@nexstream/edge-muxer';
 import { muxOnServer } from '@nexstream/edge-muxer/server';
 import { createBroadcaster } from '@nexstream/hls-broadcaster';
@@ -41,7 +44,7 @@ assert.equal(parseInput('GBDUW0000059').type, 'isrc');
 const registry = await createRegistry({ url: ':memory:' });
 assert.equal((await registry.stats()).tracks, 0);
 await registry.close();
-for (const fn of [createTunnel, createResolver, scoreCandidate, mux, muxOnServer, createBroadcaster, createBroadcasterRouter]) {
+for (const fn of [createTunnel, createResolver, scoreCandidate, createDeezerEngine, mux, muxOnServer, createBroadcaster, createBroadcasterRouter]) {
   assert.equal(typeof fn, 'function');
 }
 console.log('pack-check ok');

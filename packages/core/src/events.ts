@@ -7,6 +7,33 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** How strongly a candidate matches the track: `verified` (ISRC-tied), `exact`, `strong`, `fuzzy`, or `rejected`. */
 export type MatchGrade = 'verified' | 'exact' | 'strong' | 'fuzzy' | 'rejected';
 
+const gradeRanks: Readonly<Record<MatchGrade, number>> = Object.freeze({
+  verified: 4,
+  exact: 3,
+  strong: 2,
+  fuzzy: 1,
+  rejected: 0,
+});
+
+/** A grade's place in the order `verified` (4) > `exact` > `strong` > `fuzzy` > `rejected` (0), for sorting. */
+export function gradeRank(grade: MatchGrade): number {
+  return gradeRanks[grade];
+}
+
+/**
+ * Whether a grade is at least as good as another (`verified` > `exact` > `strong` > `fuzzy` > `rejected`).
+ * The race settles at once on `exact` or better and after the stronger tiers on `strong`.
+ */
+export function meetsGrade(grade: MatchGrade, minimum: MatchGrade): boolean {
+  return gradeRanks[grade] >= gradeRanks[minimum];
+}
+
+/**
+ * How close in duration a video must be to a track to be `verified` or `exact`, in milliseconds: the one
+ * tolerance the scorer, the race and the registry's verified-match check share.
+ */
+export const verifiedDurationToleranceMs = 2000;
+
 /** Track metadata learned from one engine; the first one arrives before the race settles. */
 export interface MetadataEvent {
   type: 'metadata';

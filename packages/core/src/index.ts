@@ -29,12 +29,14 @@ export {
   type CandidateEvent,
   type DoneEvent,
   type ErrorEvent,
+  gradeRank,
   isNexStreamEvent,
   type LogEvent,
   type LogLevel,
   type MatchGrade,
   type MediaEvent,
   type MetadataEvent,
+  meetsGrade,
   type NexStreamEvent,
   type NexStreamEventOf,
   type NexStreamEventType,
@@ -42,8 +44,9 @@ export {
   type ProgressEvent,
   type ProgressItem,
   type SettledEvent,
+  verifiedDurationToleranceMs,
 } from './events.js';
-export { isValidIsrc, maxInputLength, normalizeIsrc, parseInput } from './parse-input.js';
+export { isValidIsrc, maxInputLength, normalizeIsrc, parseInput, parseIsrc } from './parse-input.js';
 export {
   encodeNexStreamEvent,
   encodeSseEvent,

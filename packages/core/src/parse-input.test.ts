@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NexStreamError } from './errors.js';
-import { isValidIsrc, maxInputLength, normalizeIsrc, parseInput } from './parse-input.js';
+import { isValidIsrc, maxInputLength, normalizeIsrc, parseInput, parseIsrc } from './parse-input.js';
 import type { TrackRef } from './types.js';
 
 const spotifyTrack = '4cOdK2wGLETKBW3PvgPWqT';
@@ -331,6 +331,17 @@ describe('parseInput: invalid input', () => {
       type: 'query',
       query: 'a'.repeat(maxInputLength),
     });
+  });
+});
+
+describe('parseIsrc: the one reading of an ISRC (registry, engines, parseInput)', () => {
+  it('gives the stored form for every accepted spelling, and undefined for anything else', () => {
+    expect(parseIsrc(' us-rc1-76-07839 ')).toBe('USRC17607839');
+    expect(parseIsrc('ISRC: GBDUW0000059')).toBe('GBDUW0000059');
+    expect(parseIsrc('GB DUW 00 00059')).toBe('GBDUW0000059');
+    for (const value of ['USRC1760783', 'USRC176078390', '', 42, null, undefined, { isrc: 'GBDUW0000059' }]) {
+      expect(parseIsrc(value)).toBeUndefined();
+    }
   });
 });
 

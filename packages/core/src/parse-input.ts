@@ -9,26 +9,37 @@ const expectedInput = 'paste a Spotify, Deezer, Apple Music or YouTube link, an 
 const isrcPattern = /^(?:ISRC[\s:]*)?([A-Z]{2})[-\s]?([A-Z0-9]{3})[-\s]?(\d{2})[-\s]?(\d{5})$/i;
 
 /**
- * Normalizes an International Standard Recording Code to its stored form: 12 characters, upper case, no
- * hyphens (`GB-DUW-00-00059` → `GBDUW0000059`). Accepts hyphens or spaces between the four parts and an
- * optional `ISRC` prefix.
+ * Reads an International Standard Recording Code in any accepted spelling and gives its stored form: 12
+ * characters, upper case, no separators (`GB-DUW-00-00059`, ` gbduw0000059 `, `ISRC: GBDUW0000059` →
+ * `GBDUW0000059`). Hyphens or spaces may separate the four parts. Gives `undefined` for anything else,
+ * including a value that is not a string: the one reading of an ISRC that the registry, the resolver's
+ * engines and {@link parseInput} share.
+ */
+export function parseIsrc(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = isrcPattern.exec(value.trim());
+  return match ? match.slice(1).join('').toUpperCase() : undefined;
+}
+
+/**
+ * Like {@link parseIsrc}, for input that must be an ISRC.
  *
  * @throws NexStreamError `NXS_INVALID_INPUT` when `text` is not an ISRC (2 letters, 3 letters or digits,
  *   7 digits).
  */
 export function normalizeIsrc(text: string): string {
-  const match = isrcPattern.exec(text.trim());
-  if (!match) {
+  const isrc = parseIsrc(text);
+  if (!isrc) {
     throw invalid(
       `invalid ISRC "${clip(text)}": expected 2 letters, 3 letters or digits and 7 digits, such as GB-DUW-00-00059`,
     );
   }
-  return match.slice(1).join('').toUpperCase();
+  return isrc;
 }
 
-/** True when `text` is an ISRC in any accepted spelling (see {@link normalizeIsrc}). */
+/** True when `text` is an ISRC in any accepted spelling (see {@link parseIsrc}). */
 export function isValidIsrc(text: string): boolean {
-  return isrcPattern.test(text.trim());
+  return parseIsrc(text) !== undefined;
 }
 
 /**

@@ -69,7 +69,6 @@ export type {
   RegistryStats,
 } from './types.js';
 export {
-  normalizeIsrc,
   type RegistryMedia,
   type RegistryTrack,
   type Verification,

@@ -23,7 +23,6 @@ export type {
 export {
   maximumDurationMs,
   minimumDurationMs,
-  normalizeIsrc,
   platformIdPatterns,
   type RegistryMedia,
   type RegistryTrack,

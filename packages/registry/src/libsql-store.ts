@@ -1,4 +1,10 @@
-import { type MediaFormat, NexStreamError, NexStreamErrorCode, type Platform } from '@nexstream/core';
+import {
+  type MediaFormat,
+  NexStreamError,
+  NexStreamErrorCode,
+  type Platform,
+  parseIsrc,
+} from '@nexstream/core';
 import { migrations, schemaVersion } from './migrations/index.js';
 import { createReadCache } from './read-cache.js';
 import type {
@@ -22,7 +28,6 @@ import type {
 import {
   assertVerifiedMatch,
   formatProblems,
-  normalizeIsrc,
   platformIdPatterns,
   type RegistryMedia,
   type VerificationMethod,
@@ -361,7 +366,7 @@ export async function openRegistry(
       if (typeof key !== 'object' || key === null) {
         throw invalidInput('registry.get takes { isrc }, { platform, id } or { mediaId }');
       } else if ('isrc' in key && typeof key.isrc === 'string') {
-        const isrc = normalizeIsrc(key.isrc);
+        const isrc = parseIsrc(key.isrc);
         if (isrc === undefined) return undefined;
         cacheKey = `i:${isrc}`;
         statement = { sql: selectByIsrc, args: [isrc] };

@@ -2,7 +2,6 @@ import { NexStreamError } from '@nexstream/core';
 import { describe, expect, it } from 'vitest';
 import { sampleMatchInput } from '../test/fixtures.js';
 import { createVerifiedMatch } from './verification.js';
-import { normalizeIsrc } from './verified-match.js';
 
 function problemsOf(input: unknown): string[] {
   try {
@@ -109,12 +108,5 @@ describe('createVerifiedMatch', () => {
       problemsOf({ ...input, verification: { method: 'title-guess', isrcSource: 'deezer' } }).join(),
     ).toMatch(/verification\.method/);
     expect(problemsOf({ ...input, verification: undefined }).join()).toMatch(/verification is missing/);
-  });
-});
-
-describe('normalizeIsrc', () => {
-  it('strips hyphens and spaces and upper-cases', () => {
-    expect(normalizeIsrc(' us-rc1-76-07839 ')).toBe('USRC17607839');
-    expect(normalizeIsrc('USRC1760783')).toBeUndefined();
   });
 });

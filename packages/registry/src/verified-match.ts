@@ -5,15 +5,17 @@ import {
   NexStreamErrorCode,
   type Platform,
   type PlatformIds,
+  parseIsrc,
   type TrackMetadata,
+  verifiedDurationToleranceMs,
 } from '@nexstream/core';
 
 /**
  * How far apart the track's and the video's durations may be for a match to count as verified, in
- * milliseconds. The resolver's verification rule (ARCHITECTURE.md: "within 2 s of duration"); the registry
- * checks it again on every write so that a match built by hand cannot slip in.
+ * milliseconds: core's `verifiedDurationToleranceMs`, the resolver's rule (ARCHITECTURE.md: "within 2 s of
+ * duration"). The registry checks it again on every write so that a match built by hand cannot slip in.
  */
-export const verifiedDurationToleranceMs = 2000;
+export { verifiedDurationToleranceMs };
 
 /** The shortest recording the registry accepts, in milliseconds; anything shorter is a duration in seconds by mistake. */
 export const minimumDurationMs = 1000;
@@ -110,16 +112,6 @@ export const platformIdPatterns: Readonly<Record<Platform, RegExp>> = {
 };
 
 const verificationMethods = new Set<string>(['isrc-search', 'art-track']);
-
-/**
- * Normalizes an ISRC as written by people and services (`us-rc1-76-07839`, ` USRC17607839 `) to the stored form
- * (`USRC17607839`). Returns `undefined` when the result is not a valid ISRC.
- */
-export function normalizeIsrc(text: string): string | undefined {
-  if (isrcPattern.test(text)) return text;
-  const isrc = text.replace(/[\s-]/g, '').toUpperCase();
-  return isrcPattern.test(isrc) ? isrc : undefined;
-}
 
 /** True for a YouTube media id (`youtube:<11 characters>`); returns the video id, or `undefined`. */
 export function youtubeVideoId(mediaId: string): string | undefined {
@@ -279,7 +271,7 @@ export function createVerifiedMatch(input: VerifiedMatchInput, now: number = Dat
   const candidate = input as Partial<VerifiedMatchInput> | null;
   const isrc =
     typeof candidate?.track?.isrc === 'string'
-      ? (normalizeIsrc(candidate.track.isrc) ?? candidate.track.isrc)
+      ? (parseIsrc(candidate.track.isrc) ?? candidate.track.isrc)
       : undefined;
   const normalized: VerifiedMatchInput =
     candidate?.track && typeof candidate.track === 'object'

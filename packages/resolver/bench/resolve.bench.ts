@@ -7,16 +7,16 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createRegistry } from '@nexstream/registry';
+import { createResolver } from '@nexstream/resolver';
 import {
   createDeezerEngine,
   createGroqEngine,
   createItunesEngine,
   createMusicBrainzEngine,
-  createResolver,
   type ExtractedMedia,
   type VideoCandidate,
   type VideoEngine,
-} from '@nexstream/resolver';
+} from '@nexstream/resolver/engines';
 import { type ReplayServer, startReplayServer } from '@nexstream/testkit';
 import type { SearchBenchFigures } from './search.bench.js';
 

@@ -5,7 +5,11 @@
 // runs, medians. Run alone it prints as its LAST line one JSON object; bench/resolve.bench.ts merges it.
 //   npx turbo run build --filter=@nexstream/resolver... && node bench/search.bench.ts
 import { readFileSync } from 'node:fs';
-import { createYoutubeEngine, createYoutubeMusicEngine, defaultYoutubeExtractors } from '@nexstream/resolver';
+import {
+  createYoutubeEngine,
+  createYoutubeMusicEngine,
+  defaultYoutubeExtractors,
+} from '@nexstream/resolver/engines';
 import { startReplayServer } from '@nexstream/testkit';
 
 /** The figures of one run of {@link runSearchBench}. */

@@ -4,7 +4,7 @@
  * `src/match-scorer.test.ts` (which scores with the sources). Plain erasable TypeScript so Node runs it as is.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import type { MatchGrade, TrackMetadata } from '@nexstream/core';
+import { type MatchGrade, meetsGrade, type TrackMetadata } from '@nexstream/core';
 import type { MatchCandidate, ScoreOptions } from '../src/match-scorer.js';
 import type { MusicSearchEntry, MusicTextRun } from '../src/youtube-music-format.js';
 
@@ -211,8 +211,6 @@ function isSong(candidate: MatchCandidate): boolean {
   );
 }
 
-const gradeOrder: Record<MatchGrade, number> = { verified: 4, exact: 3, strong: 2, fuzzy: 1, rejected: 0 };
-
 /**
  * Reads every `*.json` group in the cases folder, sorted by file name, and checks the labels are consistent.
  * Cases written as a YouTube Music search (`ytmusic`) get their candidates from `mapMusicSearch`.
@@ -332,7 +330,7 @@ export function evaluate(
   rank: RankFunction,
   options: { settleGrade?: MatchGrade; scoreOptions?: ScoreOptions } = {},
 ): EvalReport {
-  const settle = gradeOrder[options.settleGrade ?? 'strong'];
+  const settle = options.settleGrade ?? 'strong';
   const total = emptyTally();
   const frozen = emptyTally();
   let anyFrozen = false;
@@ -345,8 +343,8 @@ export function evaluate(
       const pick = ranked[0];
       const first = evalCase.candidates[0];
       const answerable = evalCase.acceptable.length > 0;
-      const accepted = pick !== undefined && gradeOrder[pick.grade] >= settle;
-      const fuzzyAccepted = pick !== undefined && gradeOrder[pick.grade] >= gradeOrder.fuzzy;
+      const accepted = pick !== undefined && meetsGrade(pick.grade, settle);
+      const fuzzyAccepted = pick !== undefined && meetsGrade(pick.grade, 'fuzzy');
       const pickId = pick?.candidate.id ?? '';
       const isAcceptable = evalCase.acceptable.includes(pickId);
       const isWrong = evalCase.wrong.includes(pickId);
@@ -359,7 +357,7 @@ export function evaluate(
       if (answerable && fuzzyAccepted) tally.fuzzyCovered++;
       if (accepted && !isAcceptable && !isWrong) tally.unlabeled++;
       for (const entry of ranked) {
-        const atSettle = gradeOrder[entry.grade] >= settle;
+        const atSettle = meetsGrade(entry.grade, settle);
         if (evalCase.wrong.includes(entry.candidate.id)) {
           tally.wrongCandidates++;
           if (atSettle) tally.wrongCandidatesAtSettle++;

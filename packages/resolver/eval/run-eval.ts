@@ -4,7 +4,8 @@
  * its last line one JSON object with the figures (ours and the "first search result" baseline).
  * Build first: `npx turbo run build --filter=@nexstream/resolver`.
  */
-import { defaultMatchThresholds, mapMusicSearch, rankCandidates } from '@nexstream/resolver';
+import { defaultMatchThresholds, rankCandidates } from '@nexstream/resolver';
+import { mapMusicSearch } from '@nexstream/resolver/engines';
 import { type EvalFigures, evaluate, loadEvalGroups, type RankFunction } from './evaluate.ts';
 
 const rank: RankFunction = (track, candidates, options) => rankCandidates(track, candidates, options);

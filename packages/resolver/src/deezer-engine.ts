@@ -1,5 +1,5 @@
 import type { CoverArt, TrackMetadata } from '@nexstream/core';
-import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
+import { NexStreamError, NexStreamErrorCode, parseIsrc } from '@nexstream/core';
 import type {
   CollectionLookupResult,
   EngineCallOptions,
@@ -14,7 +14,6 @@ import {
   idString,
   isoDate,
   list,
-  normalizeIsrc,
   record,
   requireIsrc,
   secondsToMs,
@@ -117,7 +116,7 @@ export function mapDeezerTrack(
     ...main.map((contributor) => text(contributor.name)),
     ...featured.map((contributor) => text(contributor.name)),
   ]);
-  const isrc = normalizeIsrc(item.isrc);
+  const isrc = parseIsrc(item.isrc);
   const version = text(item.title_version);
   const track: TrackMetadata = {
     title: version && !title.includes(version) ? `${title} ${version}` : title,

@@ -1,4 +1,10 @@
-import type { MatchGrade, TrackMetadata } from '@nexstream/core';
+import {
+  gradeRank,
+  type MatchGrade,
+  meetsGrade,
+  type TrackMetadata,
+  verifiedDurationToleranceMs,
+} from '@nexstream/core';
 import anyAscii from 'any-ascii';
 import {
   containsWords,
@@ -115,8 +121,7 @@ export const channelKindScores: Readonly<Record<ChannelKind, number>> = Object.f
   other: 0.35,
 });
 
-/** A candidate must be this close in duration to a track to be `verified` or `exact`, in milliseconds. */
-export const verifiedDurationToleranceMs = 2000;
+export { verifiedDurationToleranceMs };
 
 /**
  * The largest duration gap accepted at all, in milliseconds: 7 % of the track, at least 8 s and at most
@@ -763,15 +768,7 @@ export type RankedCandidate<Candidate extends MatchCandidate = MatchCandidate> =
   candidate: Candidate;
 };
 
-const gradeOrder: Record<MatchGrade, number> = { verified: 4, exact: 3, strong: 2, fuzzy: 1, rejected: 0 };
-
-/**
- * Whether a grade is at least as good as another (`verified` > `exact` > `strong` > `fuzzy` > `rejected`).
- * The race settles at once on `exact` or better and after the stronger tiers on `strong`.
- */
-export function meetsGrade(grade: MatchGrade, minimum: MatchGrade): boolean {
-  return gradeOrder[grade] >= gradeOrder[minimum];
-}
+export { meetsGrade };
 
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
@@ -1245,7 +1242,7 @@ export function rankCandidates<Candidate extends MatchCandidate>(
     }))
     .sort(
       (a, b) =>
-        gradeOrder[b.ranked.grade] - gradeOrder[a.ranked.grade] ||
+        gradeRank(b.ranked.grade) - gradeRank(a.ranked.grade) ||
         b.ranked.score - a.ranked.score ||
         Number(b.ranked.candidate.topResult ?? false) - Number(a.ranked.candidate.topResult ?? false) ||
         (a.ranked.candidate.rank ?? Number.POSITIVE_INFINITY) -

@@ -1,19 +1,10 @@
 import type { TrackMetadata } from '@nexstream/core';
-import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
+import { NexStreamError, NexStreamErrorCode, parseIsrc } from '@nexstream/core';
 import packageJson from '../package.json' with { type: 'json' };
 import type { MetadataEngine, MetadataResult, TrackQuery } from './engine.js';
 import { createHttpClient, type HttpEngineSettings } from './http-client.js';
 import { serviceRateLimits } from './rate-limiter.js';
-import {
-  isoDate,
-  list,
-  normalizeIsrc,
-  positiveMs,
-  record,
-  requireIsrc,
-  text,
-  uniqueNames,
-} from './track-fields.js';
+import { isoDate, list, positiveMs, record, requireIsrc, text, uniqueNames } from './track-fields.js';
 
 /** Settings for {@link createMusicBrainzEngine}. MusicBrainz needs no key but a meaningful User-Agent. */
 export interface MusicBrainzSettings extends HttpEngineSettings {
@@ -136,7 +127,7 @@ export function mapMusicBrainzRecording(value: unknown, lookedUpIsrc?: string): 
   }
   const releaseDate = isoDate(recording['first-release-date']) ?? isoDate(release?.date);
   if (releaseDate) track.releaseDate = releaseDate;
-  const isrcs = list(recording.isrcs).map(normalizeIsrc).filter(Boolean) as string[];
+  const isrcs = list(recording.isrcs).map(parseIsrc).filter(Boolean) as string[];
   const isrc = lookedUpIsrc ?? (isrcs.length === 1 ? isrcs[0] : undefined);
   if (isrc) track.isrc = isrc;
   const result: MetadataResult = {

@@ -1,4 +1,5 @@
 import {
+  gradeRank,
   type LogEvent,
   type MatchGrade,
   NexStreamError,
@@ -176,12 +177,10 @@ export interface RaceRun {
   drained(): Promise<void>;
 }
 
-const gradeRank: Record<MatchGrade, number> = { verified: 4, exact: 3, strong: 2, fuzzy: 1, rejected: 0 };
-
 function better(a: ScoredCandidate, b: ScoredCandidate | undefined): boolean {
   if (!b) return true;
   return (
-    gradeRank[a.grade] - gradeRank[b.grade] > 0 || (a.grade === b.grade && a.score.score > b.score.score)
+    gradeRank(a.grade) - gradeRank(b.grade) > 0 || (a.grade === b.grade && a.score.score > b.score.score)
   );
 }
 

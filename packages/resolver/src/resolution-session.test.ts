@@ -9,7 +9,11 @@ describe('event session', () => {
       emit({ type: 'tick', n: 2 });
       return 42;
     });
-    expect(await session).toBe(42);
+    expect(await session.result).toBe(42);
+    // Not a thenable: an async function that returns the session returns the session, not its result.
+    expect('then' in session).toBe(false);
+    const returned = await (async () => session)();
+    expect(returned).toBe(session);
     const types: string[] = [];
     for await (const event of session) types.push(event.type);
     expect(types).toEqual(['tick', 'tick', 'done']);

@@ -21,11 +21,6 @@ export interface EventSession<Event extends { type: string }, Result> extends As
   readonly finished: boolean;
   /** Aborts the operation: every engine call and child process it started is cancelled. */
   abort(reason?: unknown): void;
-  /** `await session` is `await session.result`. */
-  then<A = Result, B = never>(
-    onFulfilled?: ((value: Result) => A | PromiseLike<A>) | null,
-    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
-  ): Promise<A | B>;
 }
 
 /** The operation behind an {@link EventSession}: emits events, honours the signal, returns the result. */
@@ -111,10 +106,6 @@ export function createEventSession<Event extends { type: string }, Result>(
     },
     abort(reason?: unknown) {
       controller.abort(reason);
-    },
-    // biome-ignore lint/suspicious/noThenProperty: the session is deliberately awaitable (its result).
-    then(onFulfilled, onRejected) {
-      return result.then(onFulfilled, onRejected);
     },
     [Symbol.asyncIterator](): AsyncIterator<Any> {
       let index = 0;

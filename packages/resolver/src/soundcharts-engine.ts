@@ -1,5 +1,5 @@
 import type { Platform, PlatformIds, TrackMetadata } from '@nexstream/core';
-import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
+import { NexStreamError, NexStreamErrorCode, parseIsrc } from '@nexstream/core';
 import type { EngineCallOptions, LookupResult, MetadataEngine, MetadataResult } from './engine.js';
 import { createHttpClient, type HttpEngineSettings } from './http-client.js';
 import { serviceRateLimits } from './rate-limiter.js';
@@ -7,7 +7,6 @@ import {
   credential,
   isoDate,
   list,
-  normalizeIsrc,
   record,
   requireIsrc,
   secondsToMs,
@@ -58,7 +57,7 @@ export function mapSoundchartsSong(value: unknown): MetadataResult | undefined {
   const title = text(song.name);
   if (!title) return undefined;
   const isrcField = song.isrc;
-  const isrc = normalizeIsrc(typeof isrcField === 'string' ? isrcField : record(isrcField).value);
+  const isrc = parseIsrc(typeof isrcField === 'string' ? isrcField : record(isrcField).value);
   const artists = uniqueNames(list(song.artists).map((artist) => text(record(artist).name)));
   const track: TrackMetadata = {
     title,

@@ -1,5 +1,5 @@
 import type { CoverArt, TrackMetadata } from '@nexstream/core';
-import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
+import { NexStreamError, NexStreamErrorCode, parseIsrc } from '@nexstream/core';
 import type {
   CollectionLookupResult,
   EngineCallOptions,
@@ -15,7 +15,6 @@ import {
   credential,
   isoDate,
   list,
-  normalizeIsrc,
   positiveMs,
   record,
   type SizedImage,
@@ -217,7 +216,7 @@ export function mapSpotifyApiTrack(value: unknown, albumValue?: unknown): Metada
   if (albumName) track.album = albumName;
   const durationMs = positiveMs(item.duration_ms);
   if (durationMs) track.durationMs = durationMs;
-  const isrc = normalizeIsrc(record(item.external_ids).isrc);
+  const isrc = parseIsrc(record(item.external_ids).isrc);
   if (isrc) track.isrc = isrc;
   const art = spotifyCoverArt(images(album.images));
   if (art) track.coverArt = art;

@@ -1,20 +1,9 @@
 import type { CoverArt } from '@nexstream/core';
-import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
+import { NexStreamError, NexStreamErrorCode, parseIsrc } from '@nexstream/core';
 
-/**
- * Normalizes an ISRC to core's form: 12 characters, upper case, no hyphens or spaces
- * (`gb-duw-00-00059` → `GBDUW0000059`). Returns `undefined` when the value is not a well-formed ISRC
- * (two letters, three alphanumerics, seven digits).
- */
-export function normalizeIsrc(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const compact = value.replace(/[\s-]/g, '').toUpperCase();
-  return /^[A-Z]{2}[A-Z0-9]{3}\d{7}$/.test(compact) ? compact : undefined;
-}
-
-/** Like {@link normalizeIsrc}, but throws `NXS_INVALID_INPUT` for a malformed ISRC (engine inputs). */
+/** Like core's `parseIsrc`, but throws `NXS_INVALID_INPUT` for a malformed ISRC (engine inputs). */
 export function requireIsrc(value: string, engine: string): string {
-  const isrc = normalizeIsrc(value);
+  const isrc = parseIsrc(value);
   if (!isrc) {
     throw new NexStreamError(
       NexStreamErrorCode.InvalidInput,
