@@ -1,129 +1,135 @@
-import type {
-  CandidateEvent,
-  LogEvent,
-  MatchGrade,
-  MediaSource,
-  NexStreamEvent,
-  SettledEvent,
-  TrackMetadata,
-} from '@nexstream/core';
-import { type FormEvent, useEffect, useReducer, useRef, useState } from 'react';
-import { type ApiError, describeError, formatDuration, withKey } from './api';
+import type { NexStreamEvent } from '@nexstream/core';
+import { type FormEvent, useEffect, useId, useReducer, useRef, useState } from 'react';
+import { type ApiError, authHeaders, formatDuration, withKey } from './api';
 import { DownloadPanel } from './download-panel';
-
-interface ResolveState {
-  status: 'idle' | 'resolving' | 'settled' | 'done' | 'failed';
-  track?: TrackMetadata;
-  /** Engines that gave metadata, in order. */
-  sources: string[];
-  isrcVerified: boolean;
-  candidates: CandidateEvent[];
-  settled?: SettledEvent;
-  media?: MediaSource;
-  /** Log events, numbered in arrival order (`seq`, the React key). */
-  logs: Array<LogEvent & { seq: number }>;
-  logSeq: number;
-  error?: ApiError;
-  elapsedMs?: number;
-}
-
-const initial: ResolveState = {
-  status: 'idle',
-  sources: [],
-  isrcVerified: false,
-  candidates: [],
-  logs: [],
-  logSeq: 0,
-};
-
-type Action = { type: 'start' } | { type: 'event'; event: NexStreamEvent } | { type: 'connection-lost' };
-
-/** Merges metadata from several engines: the first answer shows at once, later ones fill the gaps. */
-function mergeTrack(current: TrackMetadata | undefined, next: TrackMetadata): TrackMetadata {
-  if (!current) return next;
-  return {
-    ...next,
-    ...current,
-    album: current.album ?? next.album,
-    isrc: current.isrc ?? next.isrc,
-    durationMs: current.durationMs ?? next.durationMs,
-    coverArt: { ...next.coverArt, ...current.coverArt },
-    ids: { ...next.ids, ...current.ids },
-  };
-}
-
-function reducer(state: ResolveState, action: Action): ResolveState {
-  if (action.type === 'start') return { ...initial, status: 'resolving' };
-  if (action.type === 'connection-lost') {
-    return state.status === 'resolving'
-      ? {
-          ...state,
-          status: 'failed',
-          error: { code: 'NXS_UPSTREAM', message: 'the connection to the server was lost' },
-        }
-      : state;
-  }
-  const { event } = action;
-  switch (event.type) {
-    case 'metadata':
-      return {
-        ...state,
-        track: mergeTrack(
-          state.track,
-          event.authoritative && event.track.isrc ? event.track : { ...event.track },
-        ),
-        sources: state.sources.includes(event.engine) ? state.sources : [...state.sources, event.engine],
-        isrcVerified: state.isrcVerified || event.authoritative,
-      };
-    case 'candidate':
-      return {
-        ...state,
-        candidates: [
-          ...state.candidates.filter((item) => item.candidate.mediaId !== event.candidate.mediaId),
-          event,
-        ].sort((a, b) => b.score - a.score),
-      };
-    case 'log':
-      return {
-        ...state,
-        logs: [...state.logs.slice(-400), { ...event, seq: state.logSeq + 1 }],
-        logSeq: state.logSeq + 1,
-      };
-    case 'settled':
-      return {
-        ...state,
-        status: 'settled',
-        settled: event,
-        track: mergeTrack(event.track, state.track ?? event.track),
-      };
-    case 'media':
-      return { ...state, media: event.media };
-    case 'error':
-      return { ...state, status: 'failed', error: event.error };
-    case 'done':
-      return { ...state, status: state.status === 'failed' ? 'failed' : 'done', elapsedMs: event.elapsedMs };
-    default:
-      return state;
-  }
-}
+import { ErrorMessage } from './resolve-error';
+import {
+  gradeWords,
+  initialResolveState,
+  isBusy,
+  type ResolveState,
+  resolveReducer,
+  serviceName,
+  stepWords,
+} from './resolve-state';
 
 const eventNames = ['metadata', 'candidate', 'progress', 'log', 'settled', 'media', 'error', 'done'] as const;
-const gradeText: Record<MatchGrade, string> = {
-  verified: 'ISRC-verified',
-  exact: 'exact',
-  strong: 'strong',
-  fuzzy: 'fuzzy',
-  rejected: 'rejected',
-};
+
+/** The query parameters that make a result shareable: `?q=<input>[&video=<picked video>]`. */
+function readAddress(): { q: string; video?: string } {
+  const params = new URLSearchParams(location.search);
+  const video = params.get('video')?.trim();
+  return { q: params.get('q')?.trim() ?? '', ...(video ? { video } : {}) };
+}
+
+/** Writes `?q=` (and `&video=`) into the address, keeping the path and the hash route (`/?q=…#/resolve`). */
+function writeAddress(q: string, video?: string): void {
+  const params = new URLSearchParams(location.search);
+  params.set('q', q);
+  if (video) params.set('video', video);
+  else params.delete('video');
+  const next = `${location.pathname}?${params}${location.hash || '#/resolve'}`;
+  if (next !== `${location.pathname}${location.search}${location.hash}`)
+    history.replaceState(history.state, '', next);
+}
 
 /**
- * The Resolve page: paste a link, watch the metadata arrive, the candidates being scored and the match
- * settling (events over SSE; `EventSource` reconnects with `Last-Event-ID` and the server replays), pick another
- * candidate, then download.
+ * Reads the JSON error of a refused event-stream request (a 400, 401 or 429 answers before any event, and
+ * `EventSource` cannot read bodies). A 200 means the stream had opened after all: it is closed at once.
+ */
+async function refusal(url: string): Promise<ApiError | undefined> {
+  const controller = new AbortController();
+  try {
+    const response = await fetch(url, { headers: authHeaders(), signal: controller.signal });
+    if (response.ok) return undefined;
+    const body = (await response.json().catch(() => null)) as { error?: ApiError } | null;
+    return (
+      body?.error ?? { code: 'NXS_CONNECTION_LOST', message: `${response.status} ${response.statusText}` }
+    );
+  } catch {
+    return { code: 'NXS_CONNECTION_LOST', message: 'the NexStream server did not answer' };
+  } finally {
+    controller.abort();
+  }
+}
+
+/** The status line: where the resolution is, in words. */
+function statusWords(state: ResolveState): string {
+  switch (state.phase) {
+    case 'idle':
+      return '';
+    case 'resolving':
+      if (state.pick) return 'Switching to the video you picked…';
+      return state.track ? 'Found the track. Looking for the matching video…' : 'Looking up the link…';
+    case 'finding-media':
+      return 'Matched a video. Getting its download formats…';
+    case 'ready': {
+      const time = state.elapsedMs !== undefined ? ` in ${(state.elapsedMs / 1000).toFixed(1)} s` : '';
+      return state.settled?.via === 'registry'
+        ? `Found in the registry — verified${time}. Ready to download.`
+        : `Done${time}. Ready to download.`;
+    }
+    case 'failed':
+      return 'Could not resolve this.';
+    case 'cancelled':
+      return 'Cancelled.';
+  }
+}
+
+/** The services line: who answered, who did not, and what is still running. */
+function ServiceProgress({ state }: { state: ResolveState }) {
+  const answered = state.services
+    .filter((service) => service.state === 'answered')
+    .map((service) => service.name);
+  const failed = state.services
+    .filter((service) => service.state === 'failed')
+    .map((service) => service.name);
+  const working =
+    state.phase === 'resolving'
+      ? state.pick
+        ? 'reading the video you picked'
+        : state.step !== undefined
+          ? stepWords[Math.min(state.step, stepWords.length - 1)]
+          : 'reading the link'
+      : state.phase === 'finding-media'
+        ? 'getting the download formats'
+        : undefined;
+  if (answered.length === 0 && failed.length === 0 && !working) return null;
+  return (
+    <p className="resolve-services" data-testid="service-progress">
+      {answered.length > 0 && (
+        <span>
+          <span className="label">Answered:</span> {answered.join(', ')}
+        </span>
+      )}
+      {failed.length > 0 && (
+        <span>
+          <span className="label">No answer:</span> {failed.join(', ')}
+        </span>
+      )}
+      {working && (
+        <span data-testid="still-working">
+          <span className="label">Still working:</span> {working}…
+        </span>
+      )}
+    </p>
+  );
+}
+
+/**
+ * The Resolve page, for a listener: one box to paste a link into; a status line and the services that
+ * answered while it works (Cancel and a spinner until the download panel is there); the track, its video and
+ * the other videos found (pick one and the rest stays); the download; the technical view (scores, codecs,
+ * the telemetry log) behind Details. The address carries `?q=`, so a result can be shared and survives a
+ * reload (the registry makes the second resolve fast). Events come over SSE (`EventSource` reconnects with
+ * `Last-Event-ID`; the server replays).
  */
 export function ResolvePage({ exampleLink }: { exampleLink: string | null }) {
+  const id = useId();
   const [input, setInput] = useState('');
-  const [state, dispatch] = useReducer(reducer, initial);
+  const [state, dispatch] = useReducer(resolveReducer, initialResolveState);
+  const [details, setDetails] = useState(false);
+  const [copied, setCopied] = useState(false);
   const source = useRef<EventSource | null>(null);
   const logEnd = useRef<HTMLDivElement | null>(null);
 
@@ -131,26 +137,31 @@ export function ResolvePage({ exampleLink }: { exampleLink: string | null }) {
     source.current?.close();
     source.current = null;
   };
-  useEffect(() => () => source.current?.close(), []);
-  const logCount = state.logs.length;
-  useEffect(() => {
-    if (logCount > 0) logEnd.current?.scrollIntoView({ block: 'nearest' });
-  }, [logCount]);
 
-  const resolve = (text: string, override?: string) => {
+  const open = (text: string, override?: string) => {
     stop();
-    dispatch({ type: 'start' });
+    setCopied(false);
     const params = new URLSearchParams({ input: text, stream: crypto.randomUUID() });
     if (override) params.set('override', override);
-    const events = new EventSource(withKey(`/api/resolve?${params}`));
+    const url = withKey(`/api/resolve?${params}`);
+    const events = new EventSource(url);
     source.current = events;
+    let heard = false;
     for (const name of eventNames) {
       events.addEventListener(name, (message) => {
+        if (source.current !== events) return;
         // The connection's own 'error' (no data) is not the resolution's `error` event.
         if (!(message instanceof MessageEvent) || typeof message.data !== 'string') {
-          if (events.readyState === EventSource.CLOSED) dispatch({ type: 'connection-lost' });
+          if (events.readyState !== EventSource.CLOSED) return;
+          stop();
+          if (heard) dispatch({ type: 'connection-lost' });
+          else
+            void refusal(url).then((error) =>
+              dispatch({ type: 'connection-lost', ...(error ? { error } : {}) }),
+            );
           return;
         }
+        heard = true;
         const event = JSON.parse(message.data) as NexStreamEvent;
         dispatch({ type: 'event', event });
         if (event.type === 'done') stop();
@@ -158,190 +169,311 @@ export function ResolvePage({ exampleLink }: { exampleLink: string | null }) {
     }
   };
 
+  const resolve = (text: string, video?: string) => {
+    writeAddress(text, video);
+    dispatch({ type: 'start', input: text });
+    open(text, video);
+  };
+
+  const pick = (url: string) => {
+    writeAddress(state.input, url);
+    dispatch({ type: 'pick', url });
+    open(state.input, url);
+  };
+
+  // `?q=` in the address: a shared link or a reload resolves again.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once, on arrival
+  useEffect(() => {
+    const { q, video } = readAddress();
+    if (q) {
+      setInput(q);
+      resolve(q, video);
+    }
+    return stop;
+  }, []);
+
+  const logCount = state.logs.length;
+  useEffect(() => {
+    if (details && logCount > 0) logEnd.current?.scrollIntoView({ block: 'nearest' });
+  }, [details, logCount]);
+
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (input.trim()) resolve(input.trim());
   };
 
-  const { track, settled } = state;
+  const { track, settled, media } = state;
+  const busy = isBusy(state.phase);
   const cover = track?.coverArt?.medium ?? track?.coverArt?.large ?? track?.coverArt?.small;
-  const busy = state.status === 'resolving';
+  const chosen = settled
+    ? state.candidates.find((item) => item.candidate.mediaId === settled.mediaId)
+    : undefined;
+  const videoTitle = media?.title ?? chosen?.candidate.title;
+  const others = state.candidates.filter((item) => item.grade !== 'rejected' || details);
+  const fromRegistry = settled?.via === 'registry';
+  const shareUrl =
+    state.phase === 'ready' ? `${location.origin}${location.pathname}${location.search}${location.hash}` : '';
 
   return (
-    <section aria-labelledby="resolve-title">
-      <h1 id="resolve-title">Resolve a track</h1>
-      <form className="paste" onSubmit={submit}>
-        <label htmlFor="input" className="visually-hidden">
-          Link, ISRC or search text
-        </label>
-        <input
-          id="input"
-          name="input"
-          value={input}
-          onChange={(event) => setInput(event.target.value)}
-          placeholder="Paste a Spotify, Deezer, Apple Music or YouTube link, an ISRC, or “artist – title”"
-          autoComplete="off"
-          spellCheck={false}
-        />
-        <button type="submit" disabled={!input.trim()}>
-          {busy ? 'Resolving…' : 'Resolve'}
-        </button>
-        {busy && (
-          <button
-            type="button"
-            className="secondary"
-            onClick={() => {
-              stop();
-              dispatch({
-                type: 'event',
-                event: {
-                  type: 'error',
-                  error: { code: 'NXS_ABORTED', message: 'cancelled', retryable: false },
-                },
-              });
-            }}
-          >
-            Cancel
-          </button>
-        )}
-      </form>
-      {exampleLink && state.status === 'idle' && (
-        <p className="hint">
-          Demo mode: try{' '}
-          <button
-            type="button"
-            className="link"
-            onClick={() => {
-              setInput(exampleLink);
-              resolve(exampleLink);
-            }}
-          >
-            {exampleLink}
-          </button>
-        </p>
-      )}
-
-      {state.error && (
-        <p className="error" role="alert">
-          {describeError(state.error)} <span className="detail">({state.error.code})</span>
-        </p>
-      )}
-
-      {track && (
-        <article className="card track" data-testid="metadata-card" aria-live="polite">
-          {cover ? (
-            <img
-              src={cover}
-              alt={`Cover of ${track.album ?? track.title}`}
-              width={120}
-              height={120}
-              onError={(event) => {
-                event.currentTarget.style.visibility = 'hidden';
-              }}
+    <section aria-labelledby={`${id}-title`} className="resolve">
+      <h1 id={`${id}-title`}>Find a track and download it</h1>
+      <div className="resolve-box" data-testid="resolve-box">
+        <form className="resolve-form" onSubmit={submit}>
+          <label htmlFor="input">Link, ISRC or search text</label>
+          <div className="resolve-row">
+            <input
+              id="input"
+              name="input"
+              type="search"
+              value={input}
+              onChange={(event) => setInput(event.target.value)}
+              placeholder="A Spotify, Deezer, Apple Music or YouTube link, an ISRC, or “artist – title”"
+              autoComplete="off"
+              spellCheck={false}
             />
-          ) : (
-            <div className="cover-placeholder" aria-hidden="true">
-              ♪
-            </div>
-          )}
-          <div>
-            <h2>{track.title}</h2>
-            <p className="artists">{track.artists.join(', ')}</p>
-            <dl>
-              <dt>Album</dt>
-              <dd>{track.album ?? '–'}</dd>
-              <dt>Duration</dt>
-              <dd>{formatDuration(track.durationMs)}</dd>
-              <dt>ISRC</dt>
-              <dd>
-                {track.isrc ?? '–'}{' '}
-                {track.isrc &&
-                  (state.isrcVerified ? (
-                    <span className="badge ok">authoritative</span>
-                  ) : (
-                    <span className="badge">hint</span>
-                  ))}
-              </dd>
-              <dt>Sources</dt>
-              <dd>{state.sources.join(', ')}</dd>
-            </dl>
-            <p className="match" data-testid="match-status">
-              {settled ? (
-                <>
-                  Match: <strong>{settled.mediaId}</strong> — {gradeText[settled.grade]} via {settled.via} in{' '}
-                  {(settled.elapsedMs / 1000).toFixed(1)} s
-                </>
-              ) : busy ? (
-                <span className="pending">Finding the matching video…</span>
-              ) : null}
-            </p>
-          </div>
-        </article>
-      )}
-
-      {state.candidates.length > 0 && (
-        <section className="card" aria-labelledby="candidates-title">
-          <h2 id="candidates-title">Candidates</h2>
-          <ol className="candidates">
-            {state.candidates.map((item) => {
-              const chosen = settled?.mediaId === item.candidate.mediaId;
-              return (
-                <li key={item.candidate.mediaId} className={chosen ? 'chosen' : ''}>
-                  <div
-                    className="score"
-                    title={Object.entries(item.parts)
-                      .map(([name, value]) => `${name}: ${value}`)
-                      .join('\n')}
-                  >
-                    <meter min={0} max={1} value={Math.max(0, item.score)} aria-label="score" />
-                    <span>{item.score.toFixed(2)}</span>
-                  </div>
-                  <div className="candidate-text">
-                    <strong>{item.candidate.title}</strong>
-                    <span className="muted">
-                      {item.candidate.channel ? `${item.candidate.channel} · ` : ''}
-                      {formatDuration(item.candidate.durationMs)} · {gradeText[item.grade]} · {item.engine}
-                    </span>
-                    <span className="reason">{item.reason}</span>
-                  </div>
-                  {chosen ? (
-                    <span className="badge ok">chosen</span>
-                  ) : (
-                    <button
-                      type="button"
-                      className="secondary"
-                      disabled={busy}
-                      onClick={() => resolve(input.trim(), item.candidate.url)}
-                    >
-                      Use this one
-                    </button>
-                  )}
-                </li>
-              );
-            })}
-          </ol>
-        </section>
-      )}
-
-      {state.media && settled && <DownloadPanel media={state.media} track={track ?? settled.track} />}
-
-      {(state.logs.length > 0 || busy) && (
-        <section className="terminal" aria-label="Telemetry">
-          <h2>Telemetry</h2>
-          <div className="terminal-body" role="log" aria-live="off">
-            {state.logs.map((log) => (
-              <div key={log.seq} className={`line ${log.level}`}>
-                <span className="time">{new Date(log.at).toLocaleTimeString()}</span>{' '}
-                <span className="source">[{log.source}]</span> {log.message}
-              </div>
-            ))}
-            {state.elapsedMs !== undefined && (
-              <div className="line info">— finished in {(state.elapsedMs / 1000).toFixed(1)} s</div>
+            {busy ? (
+              <>
+                <button type="button" disabled aria-hidden="true" tabIndex={-1} className="busy">
+                  <span className="spinner" aria-hidden="true" />
+                  Working…
+                </button>
+                <button
+                  type="button"
+                  className="secondary"
+                  onClick={() => {
+                    stop();
+                    dispatch({ type: 'cancel' });
+                  }}
+                >
+                  Cancel
+                </button>
+              </>
+            ) : (
+              <button type="submit" disabled={!input.trim()}>
+                Resolve
+              </button>
             )}
-            <div ref={logEnd} />
           </div>
-        </section>
-      )}
+        </form>
+        {exampleLink && state.phase === 'idle' && (
+          <p className="hint">
+            Demo data: try{' '}
+            <button
+              type="button"
+              className="link"
+              onClick={() => {
+                setInput(exampleLink);
+                resolve(exampleLink);
+              }}
+            >
+              {exampleLink}
+            </button>
+          </p>
+        )}
+
+        <div
+          className={`resolve-status ${state.phase}`}
+          role="status"
+          aria-live="polite"
+          data-testid="resolve-status"
+          data-phase={state.phase}
+          data-via={settled?.via ?? ''}
+        >
+          {busy && <span className="spinner" aria-hidden="true" />}
+          {statusWords(state)}
+        </div>
+        <ServiceProgress state={state} />
+
+        {state.error && state.phase !== 'cancelled' && (
+          <ErrorMessage
+            error={state.error}
+            {...(state.input ? { onRetry: () => resolve(state.input, state.pick) } : {})}
+          />
+        )}
+
+        {track && (
+          <article className="resolve-track" data-testid="metadata-card">
+            {cover ? (
+              <img
+                src={cover}
+                alt={`Cover of ${track.album ?? track.title}`}
+                width={112}
+                height={112}
+                onError={(event) => {
+                  event.currentTarget.style.visibility = 'hidden';
+                }}
+              />
+            ) : (
+              <div className="cover-placeholder" aria-hidden="true">
+                ♪
+              </div>
+            )}
+            <div className="resolve-track-text">
+              <h2>{track.title}</h2>
+              <p className="artists">{track.artists.join(', ')}</p>
+              <dl>
+                <dt>Album</dt>
+                <dd data-testid="album">{track.album ?? '–'}</dd>
+                <dt>Length</dt>
+                <dd>{formatDuration(track.durationMs)}</dd>
+                <dt>ISRC</dt>
+                <dd data-testid="isrc">
+                  {track.isrc ?? '–'}{' '}
+                  {track.isrc && state.isrcVerified && <span className="badge ok">confirmed</span>}
+                </dd>
+                <dt>Found on</dt>
+                <dd data-testid="sources">{[...new Set(state.sources.map(serviceName))].join(', ')}</dd>
+              </dl>
+            </div>
+          </article>
+        )}
+
+        {(settled || (busy && track)) && (
+          <p className="resolve-match" data-testid="match-status">
+            {settled ? (
+              <>
+                <span className="label">Video:</span> <strong>{videoTitle ?? 'found'}</strong>{' '}
+                {fromRegistry ? (
+                  <span className="badge ok" data-testid="registry-badge">
+                    Found in the registry — verified
+                  </span>
+                ) : (
+                  <span className={settled.grade === 'verified' ? 'badge ok' : 'badge'}>
+                    {gradeWords[settled.grade]}
+                  </span>
+                )}
+              </>
+            ) : (
+              <span className="muted">Looking for the matching video…</span>
+            )}
+          </p>
+        )}
+        {state.pickError && (
+          <ErrorMessage
+            error={state.pickError}
+            title="Could not switch to that video; the match above is kept."
+          />
+        )}
+
+        {media && settled && track && state.phase === 'ready' && (
+          <DownloadPanel key={media.id} media={media} track={track} details={details} />
+        )}
+
+        {shareUrl && (
+          <p className="resolve-share">
+            <a href={shareUrl} data-testid="share-link">
+              Link to this result
+            </a>
+            <button
+              type="button"
+              className="secondary small"
+              onClick={() =>
+                void navigator.clipboard?.writeText(shareUrl).then(
+                  () => setCopied(true),
+                  () => setCopied(false),
+                )
+              }
+            >
+              Copy link
+            </button>
+            <span role="status">{copied ? 'Copied.' : ''}</span>
+          </p>
+        )}
+
+        {(others.length > 1 || (details && others.length > 0)) && (
+          <section className="resolve-others" aria-labelledby={`${id}-others`}>
+            <h2 id={`${id}-others`}>{others.length > 1 ? 'Not the right video?' : 'Videos found'}</h2>
+            <ol className="candidates" data-testid="candidates">
+              {others.map((item) => {
+                const isChosen = settled?.mediaId === item.candidate.mediaId;
+                return (
+                  <li
+                    key={item.candidate.mediaId}
+                    className={isChosen ? 'chosen' : ''}
+                    data-testid="candidate"
+                  >
+                    <div className="candidate-text">
+                      <strong>{item.candidate.title}</strong>
+                      <span className="muted">
+                        {item.candidate.channel ? `${item.candidate.channel} · ` : ''}
+                        {formatDuration(item.candidate.durationMs)} · {gradeWords[item.grade]}
+                      </span>
+                      {details && (
+                        <span className="reason" data-testid="candidate-details">
+                          score {item.score.toFixed(2)} (
+                          {Object.entries(item.parts)
+                            .map(([name, value]) => `${name} ${value}`)
+                            .join(', ')}
+                          ) · {item.engine} · {item.reason} · {item.candidate.mediaId}
+                        </span>
+                      )}
+                    </div>
+                    {isChosen ? (
+                      <span className="badge ok">chosen</span>
+                    ) : (
+                      <button
+                        type="button"
+                        className="secondary"
+                        disabled={busy}
+                        onClick={() => pick(item.candidate.url)}
+                        aria-label={`Use this one: ${item.candidate.title}`}
+                      >
+                        Use this one
+                      </button>
+                    )}
+                  </li>
+                );
+              })}
+            </ol>
+          </section>
+        )}
+
+        {state.phase !== 'idle' && (
+          <div className="resolve-details">
+            <button
+              type="button"
+              className="secondary small"
+              aria-expanded={details}
+              aria-controls={`${id}-details`}
+              onClick={() => setDetails((open) => !open)}
+            >
+              {details ? 'Hide details' : 'Details'}
+            </button>
+            {details && (
+              <div id={`${id}-details`} data-testid="details">
+                {settled && (
+                  <dl className="resolve-tech">
+                    <dt>Media</dt>
+                    <dd data-testid="media-id">{settled.mediaId}</dd>
+                    <dt>Grade</dt>
+                    <dd>
+                      {settled.grade} via {settled.via} in {(settled.elapsedMs / 1000).toFixed(1)} s
+                    </dd>
+                    <dt>Engines</dt>
+                    <dd>{state.sources.join(', ')}</dd>
+                  </dl>
+                )}
+                <section className="terminal" aria-label="Telemetry">
+                  <h2>Telemetry</h2>
+                  {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard (axe scrollable-region-focusable) */}
+                  <div className="terminal-body" role="log" aria-live="off" tabIndex={0}>
+                    {state.logs.map((log) => (
+                      <div key={log.seq} className={`line ${log.level}`}>
+                        <span className="time">{new Date(log.at).toLocaleTimeString()}</span>{' '}
+                        <span className="source">[{log.source}]</span> {log.message}
+                      </div>
+                    ))}
+                    {state.elapsedMs !== undefined && (
+                      <div className="line info">— finished in {(state.elapsedMs / 1000).toFixed(1)} s</div>
+                    )}
+                    <div ref={logEnd} />
+                  </div>
+                </section>
+              </div>
+            )}
+          </div>
+        )}
+      </div>
     </section>
   );
 }
