@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -109,6 +111,8 @@ type PageJob = Pick<MuxOptions, 'container' | 'engine' | 'metadata'> & {
   video?: string;
   audio?: string;
   input?: string;
+  /** Request headers of the inputs (as the web app sends the tunnel's Authorization). */
+  headers?: Record<string, string>;
 };
 
 interface PageResult {
@@ -126,7 +130,8 @@ async function muxInPage(job: PageJob): Promise<{ result: PageResult; path: stri
     ).edgeMuxer;
     const warnings: PageResult['warnings'] = [];
     let engine: string | undefined;
-    const media = (name: string | undefined) => (name === undefined ? {} : { url: `/media/${name}` });
+    const media = (name: string | undefined) =>
+      name === undefined ? {} : { url: `/media/${name}`, ...(job.headers ? { headers: job.headers } : {}) };
     const file = mux({
       ...(job.video === undefined ? {} : { video: media(job.video) as { url: string } }),
       ...(job.audio === undefined ? {} : { audio: media(job.audio) as { url: string } }),
@@ -336,6 +341,37 @@ describe('mux() writes tags in headless Chromium', () => {
       const probed = await probe(path);
       expectTextTags(probed, 'date_released');
       expect(probed.streams.map((stream) => stream.codec_name)).toEqual(['vp9', 'opus']);
+    },
+    timeoutMs,
+  );
+
+  it(
+    'fetches a cover from another origin (a CDN with CORS) without the inputs’ headers',
+    async () => {
+      // A second origin, like a music service's image CDN: CORS for everyone, and it logs what it got.
+      const cover = await readFile(join(scratch, 'cover.jpg'));
+      const seen: IncomingHttpHeaders[] = [];
+      const cdn = createServer((request, response) => {
+        seen.push(request.headers);
+        response.writeHead(200, { 'content-type': 'image/jpeg', 'access-control-allow-origin': '*' });
+        response.end(cover);
+      });
+      await new Promise<void>((resolve) => cdn.listen(0, '127.0.0.1', resolve));
+      try {
+        const cdnUrl = `http://localhost:${(cdn.address() as AddressInfo).port}/image/ab67616d0000b273`;
+        const { result, path } = await muxInPage({
+          audio: 'aac-audio-m4a',
+          container: 'm4a',
+          headers: { authorization: 'Bearer tunnel-secret' },
+          metadata: { ...metadata, cover: { url: cdnUrl } },
+        });
+        expect(result.warnings).toEqual([]);
+        expect(seen).toHaveLength(1);
+        expect(seen[0]?.authorization).toBeUndefined();
+        expect(attachedPictures(await probe(path))).toMatchObject([{ codec_name: 'mjpeg' }]);
+      } finally {
+        await new Promise((resolve) => cdn.close(resolve));
+      }
     },
     timeoutMs,
   );
