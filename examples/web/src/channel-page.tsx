@@ -1,91 +1,84 @@
 import Hls from 'hls.js';
 import { type DragEvent, useCallback, useEffect, useRef, useState } from 'react';
-import {
-  type ApiError,
-  api,
-  authHeaders,
-  describeError,
-  formatBytes,
-  formatDuration,
-  toApiError,
-} from './api';
+import { type ApiError, api, formatBytes, formatDuration, toApiError } from './api';
+import { type ScheduleEntry, useOnScreen } from './channel-now-playing';
+import { type ChannelItem, type FileOutcome, uploadAdvice, uploadFiles } from './channel-upload';
+import './channel.css';
 
-interface PlaylistItem {
-  id: string;
-  originalName: string;
-  sizeBytes: number;
-  durationMs: number;
-}
 interface Snapshot {
-  items: PlaylistItem[];
+  items: ChannelItem[];
   currentId: string | null;
   currentIndex: number;
   loop: boolean;
   revision: number;
 }
+type ChannelState = 'stopped' | 'starting' | 'playing' | 'paused' | 'slate' | 'stopping';
+interface EncoderStats {
+  fps?: number;
+  bitrateKbps?: number;
+  speed?: number;
+}
 interface Status {
-  state: 'stopped' | 'starting' | 'playing' | 'paused' | 'slate' | 'stopping';
+  state: ChannelState;
   slateReason?: string;
   item: { id: string; originalName: string; durationMs: number; positionMs: number } | null;
-  encoder: {
-    running: boolean;
-    restarts: number;
-    stats?: { fps?: number; bitrateKbps?: number; speed?: number };
-  };
+  encoder: { running: boolean; restarts: number; stats?: EncoderStats };
+  schedule?: ScheduleEntry[];
 }
 interface Upload {
-  name: string;
+  names: string[];
   loaded: number;
   total: number;
 }
 
-/** Uploads files with progress (fetch cannot report upload progress; XMLHttpRequest can). */
-function upload(
-  url: string,
-  files: File[],
-  onProgress: (loaded: number, total: number) => void,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const request = new XMLHttpRequest();
-    const form = new FormData();
-    for (const file of files) form.append('file', file, file.name);
-    request.open('POST', url);
-    for (const [name, value] of Object.entries(authHeaders())) request.setRequestHeader(name, value);
-    request.upload.onprogress = (event) => onProgress(event.loaded, event.total);
-    request.onload = () => {
-      if (request.status >= 200 && request.status < 300) return resolve();
-      try {
-        reject((JSON.parse(request.responseText) as { error: ApiError }).error);
-      } catch {
-        reject({ code: 'NXS_UPSTREAM', message: `${request.status} ${request.statusText}` });
-      }
-    };
-    request.onerror = () => reject({ code: 'NXS_UPSTREAM', message: 'the upload connection failed' });
-    request.send(form);
-  });
+/** One plain label per state; the slate's reason is said in words, once. */
+function stateLabel(state: ChannelState, slateReason: string | undefined): string {
+  switch (state) {
+    case 'stopped':
+      return 'Off air';
+    case 'starting':
+      return 'Starting…';
+    case 'playing':
+      return 'On air';
+    case 'paused':
+      return 'Paused';
+    case 'stopping':
+      return 'Stopping…';
+    case 'slate':
+      if (slateReason === 'empty') return 'On air, waiting for videos';
+      if (slateReason === 'ended') return 'On air, the playlist has ended';
+      if (slateReason === 'failing') return 'On air, the videos failed to play (trying again soon)';
+      return 'On air';
+  }
 }
 
-const stateText: Record<Status['state'], string> = {
-  stopped: 'Off air',
-  starting: 'Starting…',
-  playing: 'On air',
-  paused: 'Paused (slate)',
-  slate: 'On air (slate)',
-  stopping: 'Stopping…',
-};
+/**
+ * The server's reason, worded to follow the file's name shown before it: its messages start with the quoted
+ * name (`"a.txt" is not a video this server can play: …`), which is dropped; others are introduced.
+ */
+function refusalText(name: string, message: string): string {
+  const quoted = `"${name}"`;
+  const text = message.startsWith(quoted) ? message.slice(quoted.length) : ` was not added: ${message}`;
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+const liveStates: ReadonlySet<ChannelState> = new Set(['playing', 'paused', 'slate']);
 
 /**
- * The Channel page: an hls.js player of the live channel, uploads (drag and drop, with progress), the playlist
- * (drag or arrow buttons to reorder, play now, remove, clear), start / stop / pause / resume, and live status
- * and now-playing from the channel's event stream.
+ * The Channel page: an hls.js player of the live channel, uploads (drag and drop, with progress and a result
+ * per file), the playlist (drag or arrow buttons to reorder, play now, remove, clear), start / stop / pause /
+ * resume, and a "now playing" label that follows the picture (the broadcaster's schedule, dated by the
+ * stream's program date-time, against the player's playhead).
  */
 export function ChannelPage() {
   const [channelId, setChannelId] = useState('main');
   const base = `/api/channels/${encodeURIComponent(channelId)}`;
   const [snapshot, setSnapshot] = useState<Snapshot | null>(null);
   const [status, setStatus] = useState<Status | null>(null);
+  const [schedule, setSchedule] = useState<ScheduleEntry[]>([]);
   const [error, setError] = useState<ApiError | null>(null);
-  const [uploads, setUploads] = useState<Upload | null>(null);
+  const [upload, setUpload] = useState<Upload | null>(null);
+  const [outcomes, setOutcomes] = useState<FileOutcome[]>([]);
   const [dragging, setDragging] = useState<string | null>(null);
   const [dropActive, setDropActive] = useState(false);
   // Bumped after the channel is created, to load it again.
@@ -105,24 +98,34 @@ export function ChannelPage() {
     }
   }, []);
 
+  const applyStatus = useCallback((next: Status) => {
+    setStatus(next);
+    if (next.schedule) setSchedule(next.schedule);
+  }, []);
+
   // biome-ignore lint/correctness/useExhaustiveDependencies: `generation` reloads the channel after it was created
   useEffect(() => {
     setSnapshot(null);
+    setStatus(null);
+    setSchedule([]);
     const follow = (): EventSource => {
       const events = new EventSource(`${base}/events`);
-      events.addEventListener('status', (message) =>
-        setStatus(JSON.parse((message as MessageEvent).data) as Status),
-      );
-      const refreshStatus = () => void api<Status>(`${base}/stream/status`).then(setStatus, () => {});
+      events.addEventListener('status', (message) => applyStatus(JSON.parse((message as MessageEvent).data)));
+      const refreshStatus = () => void api<Status>(`${base}/stream/status`).then(applyStatus, () => {});
       events.addEventListener('state-changed', refreshStatus);
       events.addEventListener('item-started', refreshStatus);
+      events.addEventListener('schedule-changed', (message) => {
+        setSchedule((JSON.parse((message as MessageEvent).data) as { schedule: ScheduleEntry[] }).schedule);
+      });
       events.addEventListener('playlist-changed', (message) => {
         setSnapshot((JSON.parse((message as MessageEvent).data) as { snapshot: Snapshot }).snapshot);
       });
       events.addEventListener('stats', (message) => {
-        const stats = JSON.parse((message as MessageEvent).data) as NonNullable<Status['encoder']['stats']>;
+        const stats = JSON.parse((message as MessageEvent).data) as EncoderStats;
         setStatus((previous) =>
-          previous ? { ...previous, encoder: { ...previous.encoder, stats } } : previous,
+          previous && liveStates.has(previous.state)
+            ? { ...previous, encoder: { ...previous.encoder, stats } }
+            : previous,
         );
       });
       return events;
@@ -142,7 +145,7 @@ export function ChannelPage() {
       closed = true;
       stream?.close();
     };
-  }, [base, run, generation]);
+  }, [base, run, generation, applyStatus]);
 
   const createChannel = () =>
     void run(async () => {
@@ -150,7 +153,8 @@ export function ChannelPage() {
       setGeneration((value) => value + 1);
     });
 
-  const live = status?.state === 'playing' || status?.state === 'paused' || status?.state === 'slate';
+  const state = status?.state ?? 'stopped';
+  const live = liveStates.has(state);
   useEffect(() => {
     const element = video.current;
     if (!element || !live) return;
@@ -182,21 +186,33 @@ export function ChannelPage() {
     };
   }, [base, live]);
 
+  // What the viewer sees, not what the encoder is fed (that runs one live latency ahead).
+  const onScreen = useOnScreen(video, hls, schedule, live);
+  const nowPlaying = onScreen?.kind === 'item' ? onScreen : undefined;
+
   const send = async (files: File[]) => {
     if (files.length === 0) return;
     const total = files.reduce((sum, file) => sum + file.size, 0);
-    setUploads({ name: files.map((file) => file.name).join(', '), loaded: 0, total });
-    await run(() =>
-      upload(`${base}/upload`, files, (loaded, all) =>
-        setUploads((current) => current && { ...current, loaded, total: all }),
-      ),
+    setOutcomes([]);
+    setUpload({ names: files.map((file) => file.name), loaded: 0, total });
+    const results = await uploadFiles(`${base}/upload`, files, (loaded, all) =>
+      setUpload((current) => current && { ...current, loaded: Math.min(loaded, all), total: all }),
     );
-    setUploads(null);
-    await run(async () => setSnapshot(await api<Snapshot>(`${base}/playlist`)));
+    setUpload(null);
+    // Kept until the next upload or until dismissed: a playlist refresh does not touch them.
+    setOutcomes(results);
+    try {
+      setSnapshot(await api<Snapshot>(`${base}/playlist`));
+    } catch {
+      // The event stream brings the playlist too.
+    }
   };
 
   const control = (action: 'start' | 'stop' | 'pause' | 'resume') =>
-    run(async () => setStatus(await api<Status>(`${base}/stream/${action}`, { method: 'POST' })));
+    run(async () => {
+      const next = await api<Status>(`${base}/stream/${action}`, { method: 'POST' });
+      applyStatus(action === 'stop' ? { ...next, encoder: { ...next.encoder, stats: undefined } } : next);
+    });
   const reorder = (ids: string[]) =>
     run(async () =>
       setSnapshot(
@@ -236,11 +252,11 @@ export function ChannelPage() {
     void send([...event.dataTransfer.files]);
   };
 
-  const nowPlaying = status?.item;
-  const state = status?.state ?? 'stopped';
+  const speed = live ? status?.encoder.stats?.speed : undefined;
+  const refused = outcomes.filter((outcome) => !outcome.ok).length;
 
   return (
-    <section aria-labelledby="channel-title">
+    <section aria-labelledby="channel-title" className="channel-page">
       <h1 id="channel-title">Live channel</h1>
       <form className="channel-id" onSubmit={(event) => event.preventDefault()}>
         <label>
@@ -253,16 +269,30 @@ export function ChannelPage() {
       </form>
       <div className="player card">
         <video ref={video} controls muted playsInline data-testid="player" aria-label="Live channel player" />
-        <div className="status" aria-live="polite" data-testid="channel-status" data-state={state}>
-          <span className={`dot ${state}`} aria-hidden="true" /> {stateText[state]}
-          {status?.slateReason ? ` (${status.slateReason})` : ''}
-          {nowPlaying && (
-            <>
-              {' '}
-              · Now playing: <strong data-testid="now-playing">{nowPlaying.originalName}</strong>
-            </>
-          )}
-          {status?.encoder.stats?.speed ? ` · encoder ${status.encoder.stats.speed.toFixed(2)}×` : ''}
+        <div className="channel-status-line">
+          <p
+            className="status"
+            aria-live="polite"
+            data-testid="channel-status"
+            data-state={state}
+            data-slate-reason={status?.slateReason ?? ''}
+          >
+            <span className={`dot ${state}`} aria-hidden="true" />{' '}
+            <span data-testid="state-label">{stateLabel(state, status?.slateReason)}</span>
+            {nowPlaying && (
+              <>
+                {' · Now playing: '}
+                <strong data-testid="now-playing" data-item-id={nowPlaying.itemId}>
+                  {nowPlaying.originalName}
+                </strong>
+              </>
+            )}
+          </p>
+          {speed ? (
+            <p className="muted encoder-speed" data-testid="encoder-speed">
+              Encoding at {speed.toFixed(2)}× real time
+            </p>
+          ) : null}
         </div>
         <div className="actions">
           <button type="button" onClick={() => void control('start')} disabled={state !== 'stopped'}>
@@ -297,10 +327,7 @@ export function ChannelPage() {
 
       {error && !missing && (
         <p className="error" role="alert">
-          {describeError(error)}{' '}
-          <span className="detail">
-            ({error.code}: {error.message})
-          </span>
+          {error.message} <span className="detail">({error.code})</span>
         </p>
       )}
       {missing && (
@@ -313,7 +340,7 @@ export function ChannelPage() {
       )}
 
       <section
-        aria-label="Upload videos"
+        aria-labelledby="upload-title"
         className={`dropzone card${dropActive ? ' active' : ''}`}
         onDragOver={(event) => {
           if (event.dataTransfer.types.includes('Files')) {
@@ -324,6 +351,9 @@ export function ChannelPage() {
         onDragLeave={() => setDropActive(false)}
         onDrop={onDropFiles}
       >
+        <h2 id="upload-title" className="visually-hidden">
+          Upload videos
+        </h2>
         <p>Drop video files here, or</p>
         <button type="button" className="secondary" onClick={() => fileInput.current?.click()}>
           Choose files…
@@ -334,21 +364,71 @@ export function ChannelPage() {
           accept="video/*"
           multiple
           hidden
+          aria-label="Video files to upload"
           data-testid="upload-input"
           onChange={(event) => {
             void send([...(event.target.files ?? [])]);
             event.target.value = '';
           }}
         />
-        {uploads && (
-          <div className="progress" aria-live="polite">
-            <progress max={uploads.total || 1} value={uploads.loaded} aria-label="Upload progress" />
-            <span>
-              Uploading {uploads.name}: {formatBytes(uploads.loaded)} of {formatBytes(uploads.total)}
-              {uploads.loaded >= uploads.total ? ' · checking the file…' : ''}
-            </span>
-          </div>
-        )}
+        <div aria-live="polite" className="upload-live">
+          {upload && (
+            <div className="progress">
+              <progress max={upload.total || 1} value={upload.loaded} aria-label="Upload progress" />
+              <span>
+                Uploading {upload.names.join(', ')}: {formatBytes(upload.loaded)} of{' '}
+                {formatBytes(upload.total)}
+                {upload.loaded >= upload.total ? ' · checking the files…' : ''}
+              </span>
+            </div>
+          )}
+          {outcomes.length > 0 && (
+            <div className="upload-results" data-testid="upload-results">
+              <p className="upload-summary">
+                {refused === 0
+                  ? outcomes.length === 1
+                    ? 'The file was added to the playlist.'
+                    : `All ${outcomes.length} files were added to the playlist.`
+                  : refused === outcomes.length
+                    ? outcomes.length === 1
+                      ? 'The file was not added.'
+                      : `None of the ${outcomes.length} files was added.`
+                    : `${outcomes.length - refused} of ${outcomes.length} files were added; ${refused} ${refused === 1 ? 'was' : 'were'} not.`}
+              </p>
+              <ul>
+                {outcomes.map((outcome, index) => (
+                  <li
+                    // biome-ignore lint/suspicious/noArrayIndexKey: two chosen files may share a name
+                    key={`${outcome.name}-${index}`}
+                    className={outcome.ok ? 'ok' : 'refused'}
+                    data-testid="upload-result"
+                    data-name={outcome.name}
+                    data-ok={outcome.ok ? 'true' : 'false'}
+                    data-code={outcome.ok ? '' : outcome.error.code}
+                  >
+                    <span className="upload-mark" aria-hidden="true">
+                      {outcome.ok ? '✓' : '✕'}
+                    </span>
+                    <span>
+                      <strong>{outcome.name}</strong>
+                      {outcome.ok ? (
+                        <> was added ({formatDuration(outcome.item.durationMs)}).</>
+                      ) : (
+                        <>
+                          {refusalText(outcome.name, outcome.error.message)} {uploadAdvice(outcome.error)}{' '}
+                          <span className="muted">({outcome.error.code})</span>
+                        </>
+                      )}
+                    </span>
+                  </li>
+                ))}
+              </ul>
+              <button type="button" className="secondary" onClick={() => setOutcomes([])}>
+                Dismiss
+              </button>
+            </div>
+          )}
+        </div>
       </section>
 
       <section className="card" aria-labelledby="playlist-title">
@@ -373,7 +453,8 @@ export function ChannelPage() {
               draggable
               data-testid="playlist-item"
               data-name={item.originalName}
-              className={`${item.id === nowPlaying?.id ? 'current' : ''}${dragging === item.id ? ' dragging' : ''}`}
+              aria-current={item.id === nowPlaying?.itemId ? 'true' : undefined}
+              className={`${item.id === nowPlaying?.itemId ? 'current' : ''}${dragging === item.id ? ' dragging' : ''}`}
               onDragStart={(event) => {
                 setDragging(item.id);
                 event.dataTransfer.effectAllowed = 'move';
