@@ -5,8 +5,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { type MatchGrade, meetsGrade, type TrackMetadata } from '@nexstream/core';
+import type { MusicSearchEntry, MusicTextRun } from '../src/engines/youtube-music/youtube-music-format.js';
 import type { MatchCandidate, ScoreOptions } from '../src/match-scorer.js';
-import type { MusicSearchEntry, MusicTextRun } from '../src/youtube-music-format.js';
 
 /** The track of a case: what the metadata engines would have found. */
 export interface EvalTrack {

@@ -1,20 +1,26 @@
 import type { Dispatcher } from 'undici';
-import { createDeezerEngine, type DeezerSettings } from './deezer-engine.js';
 import type { Engine, MetadataEngine, QueryEngine, VideoEngine } from './engine.js';
-import { createGeminiEngine, type GeminiSettings } from './gemini-engine.js';
-import { createGroqEngine, type GroqSettings } from './groq-engine.js';
-import { createItunesEngine, type ItunesSettings } from './itunes-engine.js';
-import { createMusicBrainzEngine, type MusicBrainzSettings } from './musicbrainz-engine.js';
-import { createOdesliEngine, type OdesliSettings } from './odesli-engine.js';
+import { createDeezerEngine, type DeezerSettings } from './engines/deezer/deezer-engine.js';
+import { createGeminiEngine, type GeminiSettings } from './engines/gemini/gemini-engine.js';
+import { createGroqEngine, type GroqSettings } from './engines/groq/groq-engine.js';
+import { createItunesEngine, type ItunesSettings } from './engines/itunes/itunes-engine.js';
+import {
+  createMusicBrainzEngine,
+  type MusicBrainzSettings,
+} from './engines/musicbrainz/musicbrainz-engine.js';
+import { createOdesliEngine, type OdesliSettings } from './engines/odesli/odesli-engine.js';
+import { credential } from './engines/shared/track-fields.js';
 import {
   createSoundchartsEngine,
   hasSoundchartsCredentials,
   type SoundchartsSettings,
-} from './soundcharts-engine.js';
-import { createSpotifyEngine, type SpotifySettings } from './spotify-engine.js';
-import { credential } from './track-fields.js';
-import { createYoutubeEngine, type YoutubeSettings } from './youtube-engine.js';
-import { createYoutubeMusicEngine, type YoutubeMusicSettings } from './youtube-music-engine.js';
+} from './engines/soundcharts/soundcharts-engine.js';
+import { createSpotifyEngine, type SpotifySettings } from './engines/spotify/spotify-engine.js';
+import { createYoutubeEngine, type YoutubeSettings } from './engines/youtube/youtube-engine.js';
+import {
+  createYoutubeMusicEngine,
+  type YoutubeMusicSettings,
+} from './engines/youtube-music/youtube-music-engine.js';
 
 /**
  * Options for {@link createDefaultEngines}. Each engine's settings can be given, or `false` to leave it out.

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-export { createDeezerEngine, type DeezerSettings } from './deezer-engine.js';
+
 export type {
   ArtTrack,
   CollectionLookupResult,
@@ -35,8 +35,15 @@ export type {
   VideoIsrcSearchOptions,
   VideoSearchOptions,
 } from './engine.js';
-export { createGeminiEngine, type GeminiSettings } from './gemini-engine.js';
-export { createGroqEngine, type GroqSettings } from './groq-engine.js';
+export { createDeezerEngine, type DeezerSettings } from './engines/deezer/deezer-engine.js';
+export { createGeminiEngine, type GeminiSettings } from './engines/gemini/gemini-engine.js';
+export { createGroqEngine, type GroqSettings } from './engines/groq/groq-engine.js';
+export { createItunesEngine, type ItunesSettings } from './engines/itunes/itunes-engine.js';
+export {
+  createMusicBrainzEngine,
+  type MusicBrainzSettings,
+} from './engines/musicbrainz/musicbrainz-engine.js';
+export { createOdesliEngine, type OdesliSettings } from './engines/odesli/odesli-engine.js';
 export {
   createHttpClient,
   type FetchFunction,
@@ -46,11 +53,8 @@ export {
   type HttpRequestOptions,
   type HttpResponse,
   type RetryPolicy,
-} from './http-client.js';
-export { createItunesEngine, type ItunesSettings } from './itunes-engine.js';
-export { describeTrack, parseSynthesizedQuery, queryInstructions } from './llm-query.js';
-export { createMusicBrainzEngine, type MusicBrainzSettings } from './musicbrainz-engine.js';
-export { createOdesliEngine, type OdesliSettings } from './odesli-engine.js';
+} from './engines/shared/http-client.js';
+export { describeTrack, parseSynthesizedQuery, queryInstructions } from './engines/shared/llm-query.js';
 export {
   type Clock,
   createRateLimiter,
@@ -58,14 +62,24 @@ export {
   type RateLimiter,
   type RateLimiterOptions,
   serviceRateLimits,
-} from './rate-limiter.js';
-export { createSoundchartsEngine, type SoundchartsSettings } from './soundcharts-engine.js';
-export { createSpotifyEngine, type SpotifySettings } from './spotify-engine.js';
-export { createYoutubeEngine, defaultYoutubeExtractors, type YoutubeSettings } from './youtube-engine.js';
-export { createYoutubeMusicEngine, type YoutubeMusicSettings } from './youtube-music-engine.js';
+} from './engines/shared/rate-limiter.js';
+export {
+  createSoundchartsEngine,
+  type SoundchartsSettings,
+} from './engines/soundcharts/soundcharts-engine.js';
+export { createSpotifyEngine, type SpotifySettings } from './engines/spotify/spotify-engine.js';
+export {
+  createYoutubeEngine,
+  defaultYoutubeExtractors,
+  type YoutubeSettings,
+} from './engines/youtube/youtube-engine.js';
+export {
+  createYoutubeMusicEngine,
+  type YoutubeMusicSettings,
+} from './engines/youtube-music/youtube-music-engine.js';
 export {
   type MusicSearchEntry,
   type MusicTextRun,
   mapMusicSearch,
   type YoutubeMusicResultType,
-} from './youtube-music-format.js';
+} from './engines/youtube-music/youtube-music-format.js';

@@ -10,6 +10,7 @@
  */
 export { createDefaultEngines, type DefaultEnginesOptions, type EngineSet } from './default-engines.js';
 export type { VideoCandidate } from './engine.js';
+export { defaultYoutubeExtractors } from './engines/youtube/youtube-engine.js';
 export {
   type BackgroundRefreshOptions,
   createLinkRefresher,
@@ -30,6 +31,7 @@ export {
   scoreCandidate,
   type VersionTag,
 } from './match-scorer.js';
+export type { FormatOrigin, MediaHandle } from './media-handles.js';
 export { defaultRaceTimings, type EngineFailure, type RaceTimings } from './race.js';
 export type { EventSession } from './resolution-session.js';
 export {
@@ -53,4 +55,3 @@ export {
   type SeedReport,
   type SeedSession,
 } from './seeder.js';
-export { defaultYoutubeExtractors } from './youtube-engine.js';

@@ -2,6 +2,7 @@ import type { TrackMetadata } from '@nexstream/core';
 import { describe, expect, it } from 'vitest';
 import { evaluate, loadEvalGroups } from '../eval/evaluate.js';
 import type { VideoCandidate } from './engine.js';
+import { mapMusicSearch } from './engines/youtube-music/youtube-music-format.js';
 import {
   defaultMatchThresholds,
   durationCloseness,
@@ -13,7 +14,6 @@ import {
   strongDurationGapMs,
   type VersionTag,
 } from './match-scorer.js';
-import { mapMusicSearch } from './youtube-music-format.js';
 
 const hello: TrackMetadata = {
   title: 'Hello',

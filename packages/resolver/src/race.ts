@@ -19,8 +19,8 @@ import type {
   VideoCandidate,
   VideoEngine,
 } from './engine.js';
+import { uniqueNames } from './engines/shared/track-fields.js';
 import { type CandidateScore, meetsGrade, type ScoreOptions, scoreCandidate } from './match-scorer.js';
-import { uniqueNames } from './track-fields.js';
 import {
   aliasedArtistAgreement,
   checkIsrcAuthority,

@@ -9,7 +9,7 @@ import {
   routeDeezerTrack,
   videos,
 } from '../test/race-harness.js';
-import { createDeezerEngine } from './deezer-engine.js';
+import { createDeezerEngine } from './engines/deezer/deezer-engine.js';
 import { createResolver } from './resolver.js';
 
 describe('resolver', () => {

@@ -4,8 +4,8 @@ import { readFixture } from '@nexstream/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rejectionOf, testSettings, useReplayServer } from '../test/http-engine-harness.js';
 import { createScriptedVideoEngine, type ScriptedAnswer } from '../test/race-harness.js';
-import { createDeezerEngine } from './deezer-engine.js';
 import type { VideoCandidate } from './engine.js';
+import { createDeezerEngine } from './engines/deezer/deezer-engine.js';
 import { createResolver } from './resolver.js';
 
 /** Three tracks of the album: Deezer id, title, seconds, ISRC, and the art track's video id. */

@@ -1,7 +1,7 @@
 import { NexStreamError } from '@nexstream/core';
 import { childProcessIds, type ReplayReply, type ReplayServer, startReplayServer } from '@nexstream/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { HttpEngineSettings } from '../src/http-client.js';
+import type { HttpEngineSettings } from '../src/engines/shared/http-client.js';
 
 /** Live TCP sockets of this process (client and server side), from Node's active resources. */
 export function openSocketCount(): number {

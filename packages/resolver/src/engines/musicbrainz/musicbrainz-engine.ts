@@ -1,10 +1,10 @@
 import type { TrackMetadata } from '@nexstream/core';
 import { NexStreamError, NexStreamErrorCode, parseIsrc } from '@nexstream/core';
-import packageJson from '../package.json' with { type: 'json' };
-import type { MetadataEngine, MetadataResult, TrackQuery } from './engine.js';
-import { createHttpClient, type HttpEngineSettings } from './http-client.js';
-import { serviceRateLimits } from './rate-limiter.js';
-import { isoDate, list, positiveMs, record, requireIsrc, text, uniqueNames } from './track-fields.js';
+import packageJson from '../../../package.json' with { type: 'json' };
+import type { MetadataEngine, MetadataResult, TrackQuery } from '../../engine.js';
+import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
+import { serviceRateLimits } from '../shared/rate-limiter.js';
+import { isoDate, list, positiveMs, record, requireIsrc, text, uniqueNames } from '../shared/track-fields.js';
 
 /** Settings for {@link createMusicBrainzEngine}. MusicBrainz needs no key but a meaningful User-Agent. */
 export interface MusicBrainzSettings extends HttpEngineSettings {

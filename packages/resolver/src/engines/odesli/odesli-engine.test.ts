@@ -6,11 +6,11 @@ import {
   rejectionOf,
   testSettings,
   useReplayServer,
-} from '../test/http-engine-harness.js';
-import type { LookupResult } from './engine.js';
+} from '../../../test/http-engine-harness.js';
+import type { LookupResult } from '../../engine.js';
 import { createOdesliEngine } from './odesli-engine.js';
 
-const fixture = (name: string) => readFixture(new URL(`./__fixtures__/odesli/${name}`, import.meta.url));
+const fixture = (name: string) => readFixture(new URL(`../../__fixtures__/odesli/${name}`, import.meta.url));
 const ref = {
   platform: 'apple',
   kind: 'track',

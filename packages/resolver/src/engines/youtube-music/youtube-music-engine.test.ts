@@ -1,11 +1,16 @@
 import { type ReplayReply, type ReplayRequest, readFixture } from '@nexstream/testkit';
 import { describe, expect, it, vi } from 'vitest';
-import { eventually, openSocketCount, rejectionOf, useReplayServer } from '../test/http-engine-harness.js';
-import type { FetchFunction } from './http-client.js';
+import {
+  eventually,
+  openSocketCount,
+  rejectionOf,
+  useReplayServer,
+} from '../../../test/http-engine-harness.js';
+import type { FetchFunction } from '../shared/http-client.js';
 import { createYoutubeMusicEngine, type YoutubeMusicSettings } from './youtube-music-engine.js';
 
 const fixture = (name: string) =>
-  readFixture(new URL(`./__fixtures__/youtube-music/${name}`, import.meta.url));
+  readFixture(new URL(`../../__fixtures__/youtube-music/${name}`, import.meta.url));
 
 /** The `params` youtubei.js sends for YouTube Music's songs and videos filters (SearchFilter protobuf). */
 const songsFilter = 'EgWKAQIIAQ%3D%3D';

@@ -6,7 +6,7 @@ import {
   startMediaOrigin,
 } from '@nexstream/testkit';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { eventually, rejectionOf, useReplayServer } from '../test/http-engine-harness.js';
+import { eventually, rejectionOf, useReplayServer } from '../../../test/http-engine-harness.js';
 import { createYoutubeEngine, defaultYoutubeExtractors, ytDlpError } from './youtube-engine.js';
 
 // The real Debian yt-dlp against the testkit media origin: its generic extractor reads direct files and DASH

@@ -1,8 +1,8 @@
 import type { CoverArt, TrackMetadata } from '@nexstream/core';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
-import type { CollectionLookupResult, LookupResult, MetadataEngine, MetadataResult } from './engine.js';
-import { createHttpClient, type HttpEngineSettings } from './http-client.js';
-import { serviceRateLimits } from './rate-limiter.js';
+import type { CollectionLookupResult, LookupResult, MetadataEngine, MetadataResult } from '../../engine.js';
+import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
+import { serviceRateLimits } from '../shared/rate-limiter.js';
 import {
   idString,
   isoDate,
@@ -12,7 +12,7 @@ import {
   text,
   uniqueNames,
   unsupportedLookup,
-} from './track-fields.js';
+} from '../shared/track-fields.js';
 
 /** Settings for {@link createItunesEngine}. The iTunes Search API needs no key. */
 export interface ItunesSettings extends HttpEngineSettings {

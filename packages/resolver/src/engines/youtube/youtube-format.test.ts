@@ -7,7 +7,7 @@ import {
   parseYtDlpVideo,
 } from './youtube-format.js';
 
-const fixture = (name: string) => readFixture(new URL(`./__fixtures__/youtube/${name}`, import.meta.url));
+const fixture = (name: string) => readFixture(new URL(`../../__fixtures__/youtube/${name}`, import.meta.url));
 
 describe('yt-dlp -J parsing (recorded YouTube shapes)', () => {
   it('maps a merged bv*+ba extraction: formats, the chosen pair, headers, sizes and expiry', async () => {

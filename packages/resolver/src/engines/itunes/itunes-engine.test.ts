@@ -5,11 +5,11 @@ import {
   rejectionOf,
   testSettings,
   useReplayServer,
-} from '../test/http-engine-harness.js';
-import type { CollectionLookupResult, MetadataResult } from './engine.js';
+} from '../../../test/http-engine-harness.js';
+import type { CollectionLookupResult, MetadataResult } from '../../engine.js';
 import { createItunesEngine, itunesArtwork } from './itunes-engine.js';
 
-const fixture = (name: string) => readFixture(new URL(`./__fixtures__/itunes/${name}`, import.meta.url));
+const fixture = (name: string) => readFixture(new URL(`../../__fixtures__/itunes/${name}`, import.meta.url));
 
 describe('itunes engine', () => {
   const context = useReplayServer();

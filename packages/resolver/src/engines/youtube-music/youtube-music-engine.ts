@@ -3,9 +3,9 @@ import { createRequire } from 'node:module';
 import type { LogEvent } from '@nexstream/core';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import type { Innertube, YTNodes } from 'youtubei.js';
-import type { EngineCallOptions, VideoCandidate, VideoEngine } from './engine.js';
-import { type FetchFunction, parseRetryAfter, redactUrl } from './http-client.js';
-import { requireIsrc, text } from './track-fields.js';
+import type { EngineCallOptions, VideoCandidate, VideoEngine } from '../../engine.js';
+import { type FetchFunction, parseRetryAfter, redactUrl } from '../shared/http-client.js';
+import { requireIsrc, text } from '../shared/track-fields.js';
 import { type MusicSearchEntry, type MusicTextRun, mapMusicSearch } from './youtube-music-format.js';
 
 // Every youtubei.js import of the resolver lives in this file (types above, the module loaded lazily below),

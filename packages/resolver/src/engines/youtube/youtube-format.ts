@@ -1,6 +1,6 @@
 import type { MediaSource } from '@nexstream/core';
-import type { ArtTrack, ExtractedMedia, VideoCandidate, VideoFormat } from './engine.js';
-import { isoDate, list, record, secondsToMs, text, uniqueNames } from './track-fields.js';
+import type { ArtTrack, ExtractedMedia, VideoCandidate, VideoFormat } from '../../engine.js';
+import { isoDate, list, record, secondsToMs, text, uniqueNames } from '../shared/track-fields.js';
 
 const topicSuffix = / - Topic$/;
 

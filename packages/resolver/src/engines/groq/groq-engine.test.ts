@@ -5,11 +5,11 @@ import {
   rejectionOf,
   testSettings,
   useReplayServer,
-} from '../test/http-engine-harness.js';
-import type { SynthesizedQuery } from './engine.js';
+} from '../../../test/http-engine-harness.js';
+import type { SynthesizedQuery } from '../../engine.js';
 import { createGroqEngine } from './groq-engine.js';
 
-const fixture = (name: string) => readFixture(new URL(`./__fixtures__/groq/${name}`, import.meta.url));
+const fixture = (name: string) => readFixture(new URL(`../../__fixtures__/groq/${name}`, import.meta.url));
 const track = {
   title: 'Harder Better Faster Stronger',
   artists: ['Daft Punk'],

@@ -5,17 +5,18 @@ import {
   rejectionOf,
   testSettings,
   useReplayServer,
-} from '../test/http-engine-harness.js';
-import type { MetadataResult } from './engine.js';
+} from '../../../test/http-engine-harness.js';
+import type { MetadataResult } from '../../engine.js';
+import { checkIsrcAuthority } from '../../verification.js';
 import {
   createMusicBrainzEngine,
   mapMusicBrainzRecording,
   musicBrainzRecordingQuery,
   musicBrainzTitle,
 } from './musicbrainz-engine.js';
-import { checkIsrcAuthority } from './verification.js';
 
-const fixture = (name: string) => readFixture(new URL(`./__fixtures__/musicbrainz/${name}`, import.meta.url));
+const fixture = (name: string) =>
+  readFixture(new URL(`../../__fixtures__/musicbrainz/${name}`, import.meta.url));
 /** The recorded video recording (see the fixtures README); its relations hold the audio recording. */
 const body = (await fixture('recording-video.json')) as {
   relations: Array<{ type: string; recording?: unknown }>;

@@ -5,11 +5,12 @@ import {
   rejectionOf,
   testSettings,
   useReplayServer,
-} from '../test/http-engine-harness.js';
-import type { MetadataResult } from './engine.js';
+} from '../../../test/http-engine-harness.js';
+import type { MetadataResult } from '../../engine.js';
 import { createSoundchartsEngine, hasSoundchartsCredentials } from './soundcharts-engine.js';
 
-const fixture = (name: string) => readFixture(new URL(`./__fixtures__/soundcharts/${name}`, import.meta.url));
+const fixture = (name: string) =>
+  readFixture(new URL(`../../__fixtures__/soundcharts/${name}`, import.meta.url));
 const credentials = { appId: 'soundcharts', apiKey: 'soundcharts' };
 
 describe('soundcharts engine', () => {

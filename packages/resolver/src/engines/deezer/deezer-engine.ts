@@ -7,9 +7,9 @@ import type {
   MetadataEngine,
   MetadataResult,
   TrackQuery,
-} from './engine.js';
-import { createHttpClient, type HttpEngineSettings, type HttpResponse } from './http-client.js';
-import { serviceRateLimits } from './rate-limiter.js';
+} from '../../engine.js';
+import { createHttpClient, type HttpEngineSettings, type HttpResponse } from '../shared/http-client.js';
+import { serviceRateLimits } from '../shared/rate-limiter.js';
 import {
   idString,
   isoDate,
@@ -20,7 +20,7 @@ import {
   text,
   uniqueNames,
   unsupportedLookup,
-} from './track-fields.js';
+} from '../shared/track-fields.js';
 
 /** Settings for {@link createDeezerEngine}. Deezer's public API needs no key. */
 export interface DeezerSettings extends HttpEngineSettings {

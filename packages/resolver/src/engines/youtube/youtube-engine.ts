@@ -2,8 +2,8 @@ import type { LogLevel } from '@nexstream/core';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import { locateProgram } from '@nexstream/core/node';
 import { execa, type ResultPromise } from 'execa';
-import type { EngineCallOptions, ExtractedMedia, VideoCandidate, VideoEngine } from './engine.js';
-import { requireIsrc, text } from './track-fields.js';
+import type { EngineCallOptions, ExtractedMedia, VideoCandidate, VideoEngine } from '../../engine.js';
+import { requireIsrc, text } from '../shared/track-fields.js';
 import { parseYtDlpSearch, parseYtDlpVideo } from './youtube-format.js';
 
 /** Settings for {@link createYoutubeEngine}. */

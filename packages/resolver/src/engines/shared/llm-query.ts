@@ -1,5 +1,5 @@
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
-import type { SynthesizedQuery, TrackQuery } from './engine.js';
+import type { SynthesizedQuery, TrackQuery } from '../../engine.js';
 import { list, record, text } from './track-fields.js';
 
 /** The instructions both LLM engines send: what a good query is, and the JSON to answer with. */

@@ -5,11 +5,11 @@ import {
   rejectionOf,
   testSettings,
   useReplayServer,
-} from '../test/http-engine-harness.js';
+} from '../../../test/http-engine-harness.js';
+import type { CollectionLookupResult, MetadataResult } from '../../engine.js';
 import { createDeezerEngine, deezerAdvancedQuery } from './deezer-engine.js';
-import type { CollectionLookupResult, MetadataResult } from './engine.js';
 
-const fixture = (name: string) => readFixture(new URL(`./__fixtures__/deezer/${name}`, import.meta.url));
+const fixture = (name: string) => readFixture(new URL(`../../__fixtures__/deezer/${name}`, import.meta.url));
 
 describe('deezer engine', () => {
   const context = useReplayServer();

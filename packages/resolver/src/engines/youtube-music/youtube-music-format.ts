@@ -1,5 +1,5 @@
-import type { ArtTrack, VideoCandidate } from './engine.js';
-import { text, uniqueNames } from './track-fields.js';
+import type { ArtTrack, VideoCandidate } from '../../engine.js';
+import { text, uniqueNames } from '../shared/track-fields.js';
 
 /** What kind of upload a YouTube Music result is (see {@link VideoCandidate.resultType}). */
 export type YoutubeMusicResultType = NonNullable<VideoCandidate['resultType']>;

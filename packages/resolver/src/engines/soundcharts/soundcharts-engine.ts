@@ -1,8 +1,8 @@
 import type { Platform, PlatformIds, TrackMetadata } from '@nexstream/core';
 import { NexStreamError, NexStreamErrorCode, parseIsrc } from '@nexstream/core';
-import type { EngineCallOptions, LookupResult, MetadataEngine, MetadataResult } from './engine.js';
-import { createHttpClient, type HttpEngineSettings } from './http-client.js';
-import { serviceRateLimits } from './rate-limiter.js';
+import type { EngineCallOptions, LookupResult, MetadataEngine, MetadataResult } from '../../engine.js';
+import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
+import { serviceRateLimits } from '../shared/rate-limiter.js';
 import {
   credential,
   isoDate,
@@ -13,7 +13,7 @@ import {
   text,
   uniqueNames,
   unsupportedLookup,
-} from './track-fields.js';
+} from '../shared/track-fields.js';
 
 /** Settings for {@link createSoundchartsEngine}. */
 export interface SoundchartsSettings extends HttpEngineSettings {

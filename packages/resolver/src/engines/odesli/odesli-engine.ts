@@ -1,8 +1,8 @@
 import type { Platform, PlatformIds, TrackMetadata } from '@nexstream/core';
-import type { LookupResult, MetadataEngine, MetadataResult } from './engine.js';
-import { createHttpClient, type HttpEngineSettings } from './http-client.js';
-import { serviceRateLimits } from './rate-limiter.js';
-import { credential, record, text, uniqueNames, unsupportedLookup } from './track-fields.js';
+import type { LookupResult, MetadataEngine, MetadataResult } from '../../engine.js';
+import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
+import { serviceRateLimits } from '../shared/rate-limiter.js';
+import { credential, record, text, uniqueNames, unsupportedLookup } from '../shared/track-fields.js';
 
 /** Settings for {@link createOdesliEngine}. */
 export interface OdesliSettings extends HttpEngineSettings {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rejectionOf, useReplayServer } from '../test/http-engine-harness.js';
+import { rejectionOf, useReplayServer } from '../../../test/http-engine-harness.js';
 import { createHttpClient, parseGoogleRetryDelay, parseRetryAfter, redactUrl } from './http-client.js';
 
 describe('http client helpers', () => {

@@ -6,12 +6,18 @@ import {
   rejectionOf,
   testSettings,
   useReplayServer,
-} from '../test/http-engine-harness.js';
-import type { CollectionLookupResult, LookupResult, MetadataResult, TrackLookupResult } from './engine.js';
+} from '../../../test/http-engine-harness.js';
+import type {
+  CollectionLookupResult,
+  LookupResult,
+  MetadataResult,
+  TrackLookupResult,
+} from '../../engine.js';
 import { createSpotifyEngine, mapSpotifyApiTrack } from './spotify-engine.js';
 
-const fixture = (name: string) => readFixture(new URL(`./__fixtures__/spotify/${name}`, import.meta.url));
-const page = (name: string) => readFile(new URL(`./__fixtures__/spotify/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFixture(new URL(`../../__fixtures__/spotify/${name}`, import.meta.url));
+const page = (name: string) =>
+  readFile(new URL(`../../__fixtures__/spotify/${name}`, import.meta.url), 'utf8');
 const html = async (name: string) => ({
   body: await page(name),
   headers: { 'content-type': 'text/html; charset=utf-8' },

@@ -8,9 +8,9 @@ import type {
   MetadataEngine,
   MetadataResult,
   TrackQuery,
-} from './engine.js';
-import { createHttpClient, type HttpEngineSettings } from './http-client.js';
-import { serviceRateLimits } from './rate-limiter.js';
+} from '../../engine.js';
+import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
+import { serviceRateLimits } from '../shared/rate-limiter.js';
 import {
   credential,
   isoDate,
@@ -21,7 +21,7 @@ import {
   text,
   uniqueNames,
   unsupportedLookup,
-} from './track-fields.js';
+} from '../shared/track-fields.js';
 
 /** Settings for {@link createSpotifyEngine}. */
 export interface SpotifySettings extends HttpEngineSettings {

@@ -1,9 +1,9 @@
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
-import type { QueryEngine } from './engine.js';
-import { createHttpClient, type HttpEngineSettings } from './http-client.js';
-import { describeTrack, parseSynthesizedQuery, queryInstructions } from './llm-query.js';
-import { serviceRateLimits } from './rate-limiter.js';
-import { credential, list, record, text } from './track-fields.js';
+import type { QueryEngine } from '../../engine.js';
+import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
+import { describeTrack, parseSynthesizedQuery, queryInstructions } from '../shared/llm-query.js';
+import { serviceRateLimits } from '../shared/rate-limiter.js';
+import { credential, list, record, text } from '../shared/track-fields.js';
 
 /** Settings for {@link createGeminiEngine}. */
 export interface GeminiSettings extends HttpEngineSettings {

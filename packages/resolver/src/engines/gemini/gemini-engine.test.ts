@@ -5,11 +5,11 @@ import {
   rejectionOf,
   testSettings,
   useReplayServer,
-} from '../test/http-engine-harness.js';
-import type { SynthesizedQuery } from './engine.js';
+} from '../../../test/http-engine-harness.js';
+import type { SynthesizedQuery } from '../../engine.js';
 import { createGeminiEngine } from './gemini-engine.js';
 
-const fixture = (name: string) => readFixture(new URL(`./__fixtures__/gemini/${name}`, import.meta.url));
+const fixture = (name: string) => readFixture(new URL(`../../__fixtures__/gemini/${name}`, import.meta.url));
 const track = { title: 'Harder Better Faster Stronger', artists: ['Daft Punk'], durationMs: 224_000 };
 const path = '/v1beta/models/gemini-2.5-flash:generateContent';
 
