@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { launchChromium } from '@nexstream/testkit';
@@ -18,6 +19,27 @@ import {
 } from './harness.js';
 
 const run = promisify(execFile);
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** axe-core's serious and critical violations on the page, as readable lines. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: axePath });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<unknown> } })
+      .axe;
+    const results = (await axe.run(document, { resultTypes: ['violations'] })) as {
+      violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ html: string }> }>;
+    };
+    return results.violations;
+  });
+  return violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .flatMap((violation) =>
+      violation.nodes.map(
+        (node) => `${violation.impact} ${violation.id} (${violation.help}): ${node.html.slice(0, 160)}`,
+      ),
+    );
+}
 
 /** A clip of one solid colour with a tone, so the test can tell from a frame's pixels which item is on screen. */
 async function colourClip(path: string, colour: string, durationS: number): Promise<void> {
@@ -81,7 +103,11 @@ describe('the live channel page in Chromium', () => {
     (await (await fetch(`${server.url}${path}`, init)).json()) as T;
   const status = () => page.getByTestId('channel-status');
   const stateOf = () => status().getAttribute('data-state');
-  const screenshot = (name: string) => page.screenshot({ path: join(artifacts, name), fullPage: true });
+  const screenshot = async (name: string) => {
+    // The app focuses the page's main region on navigation; its focus ring is not part of the picture.
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.screenshot({ path: join(artifacts, name), fullPage: true });
+  };
 
   beforeAll(async () => {
     work = await scratch('channel-e2e');
@@ -323,14 +349,16 @@ describe('the live channel page in Chromium', () => {
     );
   });
 
-  it('screenshots at 1280 and 390 px: playing, with the report of an upload batch', async () => {
+  it('screenshots at 1280 and 390 px, playing with the report of an upload batch: no serious or critical axe-core violation', async () => {
     await page.getByTestId('upload-input').setInputFiles([clips.red as string, clips.notes as string]);
     await expect.poll(() => page.getByTestId('upload-result').count(), { timeout: 60_000 }).toBe(2);
     await expect.poll(() => page.getByTestId('now-playing').count(), { timeout: 30_000 }).toBe(1);
     await page.setViewportSize({ width: 1280, height: 900 });
     await screenshot('channel-1280.png');
+    expect(await seriousViolations(page)).toEqual([]);
     await page.setViewportSize({ width: 390, height: 844 });
     await screenshot('channel-390.png');
+    expect(await seriousViolations(page)).toEqual([]);
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 });
