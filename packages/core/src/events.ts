@@ -1,5 +1,5 @@
 import type { SerializedError } from './errors.js';
-import type { MediaSource, TrackMetadata } from './types.js';
+import type { PublicMediaSource, TrackMetadata } from './types.js';
 
 /** Severity of a {@link LogEvent}. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -122,7 +122,8 @@ export interface SettledEvent {
 /** The media's formats are known. */
 export interface MediaEvent {
   type: 'media';
-  media: MediaSource;
+  /** The media without origin URLs or headers: events are safe to forward to clients as they are. */
+  media: PublicMediaSource;
 }
 
 /** The operation failed. */

@@ -67,7 +67,11 @@ export {
   type MediaSource,
   type Platform,
   type PlatformIds,
+  type PublicMediaFormat,
+  type PublicMediaSource,
   type TrackMetadata,
   type TrackRef,
   type TrackRefKind,
+  toPublicFormat,
+  toPublicMedia,
 } from './types.js';

@@ -131,8 +131,39 @@ export interface MediaSource {
   expiresAt?: number;
 }
 
+/** A format as clients may see it: no origin URL and no origin headers (only the tunnel knows them). */
+export type PublicMediaFormat = Omit<MediaFormat, 'url' | 'headers'>;
+
+/**
+ * A media as events and results carry it: the page, title, duration and formats, without any origin URL,
+ * header or manifest. What an application forwards to clients is always this shape.
+ */
+export interface PublicMediaSource extends Omit<MediaSource, 'formats'> {
+  formats: PublicMediaFormat[];
+}
+
+/** A format without its origin URL, its headers, or the manifest URL an extractor may add beside them. */
+export function toPublicFormat(format: MediaFormat | PublicMediaFormat): PublicMediaFormat {
+  const {
+    url: _url,
+    headers: _headers,
+    manifestUrl: _manifest,
+    ...rest
+  } = format as MediaFormat & { manifestUrl?: string };
+  return rest;
+}
+
+/**
+ * The public part of a media: every format without its origin URL, headers or manifest URL (see
+ * {@link toPublicFormat}). The resolver's events and results carry only this.
+ */
+export function toPublicMedia(media: MediaSource | PublicMediaSource): PublicMediaSource {
+  const { formats, ...rest } = media;
+  return { ...rest, formats: formats.map(toPublicFormat) };
+}
+
 /** Best size figure for a format in bytes: exact, else estimate, else `undefined`. */
-export function formatSizeBytes(format: MediaFormat, durationMs?: number): number | undefined {
+export function formatSizeBytes(format: PublicMediaFormat, durationMs?: number): number | undefined {
   if (format.sizeBytes !== undefined) return format.sizeBytes;
   if (format.sizeBytesEstimate !== undefined) return format.sizeBytesEstimate;
   if (format.bitrateBps !== undefined && durationMs !== undefined) {

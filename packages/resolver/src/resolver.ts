@@ -6,10 +6,12 @@ import {
   NexStreamErrorCode,
   type NexStreamEvent,
   type Platform,
+  type PublicMediaSource,
   parseInput,
   type TrackMetadata,
   type TrackRef,
   toNexStreamError,
+  toPublicMedia,
 } from '@nexstream/core';
 import type {
   Registry,
@@ -36,6 +38,7 @@ import {
   type RefreshOptions,
 } from './link-refresher.js';
 import { type CandidateScore, type ScoreOptions, scoreCandidate } from './match-scorer.js';
+import { createMediaHandles, type MediaHandle } from './media-handles.js';
 import {
   defaultRaceTimings,
   type EngineFailure,
@@ -89,6 +92,11 @@ export interface ResolverOptions {
   onLog?: (event: LogEvent) => void;
   /** Epoch milliseconds (link expiry checks). Default `Date.now`. */
   now?: () => number;
+  /**
+   * How many recently resolved media {@link Resolver.media} keeps in memory (verified or not), besides the
+   * registry. Default 500.
+   */
+  recentMedia?: number;
 }
 
 /** Options for {@link Resolver.resolve}. */
@@ -117,8 +125,12 @@ export interface ResolutionVerification {
 /** The final result of a resolution. */
 export interface Resolution {
   track: TrackMetadata;
-  /** The media with its formats (empty when extraction was skipped, as the seeder does). */
-  media: MediaSource;
+  /**
+   * The media with its formats (empty when extraction was skipped, as the seeder does), without origin URLs
+   * or headers: safe to send to clients. Where the bytes are is the server's business:
+   * {@link Resolver.media} gives the handle the tunnel reads.
+   */
+  media: PublicMediaSource;
   mediaId: string;
   grade: MatchGrade;
   via: 'registry' | 'race' | 'override';
@@ -150,6 +162,14 @@ export interface Resolver {
    * `media`, then `done`; `error` then `done` on failure.
    */
   resolve(input: string | TrackRef, options?: ResolveOptions): ResolutionSession;
+  /**
+   * The handle of a media this resolver handed out (its recent resolutions, verified or not, then the
+   * registry): the public media for clients, and for the server's tunnel where each format's bytes are and
+   * fresh links after a 403.
+   *
+   * @throws NexStreamError `NXS_NOT_FOUND` when the media was never resolved here and is not stored.
+   */
+  media(mediaId: string): Promise<MediaHandle>;
   /** Re-extracts a stored media's links when they expire within the margin, or at once with `force` (after a 403). */
   refresh(mediaId: string, options?: RefreshOptions): Promise<MediaSource>;
   /** Starts the background refresher over `dueForRefresh` (no-op without a registry). */
@@ -339,6 +359,25 @@ export function createResolver(options: ResolverOptions): Resolver {
         })
       : undefined;
 
+  const handles = createMediaHandles({
+    ...(registry ? { registry } : {}),
+    ...(refresher ? { refresher } : {}),
+    capacity: options.recentMedia ?? 500,
+    ...(extractor
+      ? {
+          // By video id when it is a YouTube video (yt-dlp reads YouTube only); else the page it came from.
+          reExtract: async (media: MediaSource, signal: AbortSignal | undefined) => {
+            const id = youtubeVideoId(media.id);
+            const extracted = await extractor.doExtract({
+              ...(id ? { id } : { url: media.pageUrl }),
+              ...(signal ? { signal } : {}),
+            });
+            return extracted.media;
+          },
+        }
+      : {}),
+  });
+
   function requireExtractor(): VideoEngine {
     if (!extractor) {
       throw new NexStreamError(
@@ -389,10 +428,12 @@ export function createResolver(options: ResolverOptions): Resolver {
       via: 'registry',
       elapsedMs: settledMs,
     });
-    context.emit({ type: 'media', media });
+    handles.remember(media, track);
+    const publicMedia = toPublicMedia(media);
+    context.emit({ type: 'media', media: publicMedia });
     return {
       track,
-      media,
+      media: publicMedia,
       mediaId: media.id,
       grade: 'verified',
       via: 'registry',
@@ -463,14 +504,15 @@ export function createResolver(options: ResolverOptions): Resolver {
       } else if (grade === 'verified') {
         candidate = { ...full, ...(candidate.artTrack ? { artTrack: candidate.artTrack } : {}) };
       }
-      context.emit({ type: 'media', media });
+      handles.remember(media, settled.track);
+      context.emit({ type: 'media', media: toPublicMedia(media) });
     } else {
       media = mediaFromCandidate(candidate);
     }
 
     const resolution: Resolution = {
       track: settled.track,
-      media,
+      media: toPublicMedia(media),
       mediaId: media.id,
       grade,
       via: settled.via,
@@ -710,6 +752,9 @@ export function createResolver(options: ResolverOptions): Resolver {
 
   return {
     timings,
+    media(mediaId) {
+      return handles.get(mediaId);
+    },
     resolve(input, resolveOptions = {}) {
       return createEventSession<NexStreamEvent, Resolution>(
         async ({ emit, signal, startedAt }) => {
