@@ -138,6 +138,14 @@ export function createProgramSchedule(options: {
       // Segments of this run that already slid out of the window lasted one segment duration each.
       const skipped = first.sequence - (run.lastSequence + 1);
       run.anchor = first.programDateTime - skipped * options.segmentDurationMs;
+      // What an earlier run was fed but never wrote (lost in a crash) was never on air: the new run's
+      // segments take its place in the stream.
+      const anchor = run.anchor;
+      list = list.filter((item) => {
+        if (item.run === run) return true;
+        const time = timeOf(item);
+        return time === null ? false : time < anchor;
+      });
       return list.some((item) => item.run === run);
     },
     get waiting() {

@@ -124,6 +124,26 @@ describe('a channel that was on air comes back after a restart (real ffmpeg)', (
       expect(Math.abs((times[0] as number) - firstSegment.programDateTime)).toBeLessThan(100);
     }
     expect(channel.status().schedule.length).toBeGreaterThanOrEqual(3);
+
+    // An encoder crash: the restarted run is dated from its own first segment, after the old run's, and
+    // what the old encoder was fed but never wrote leaves the schedule.
+    const pid = channel.status().encoder.pid as number;
+    const restarted = nextEvent(channel, 'encoder-restarted');
+    process.kill(pid, 'SIGKILL');
+    await restarted;
+    const playlistPath = join(channel.hlsDirectory, 'index.m3u8');
+    const lastOld = parseMediaPlaylist(await readFile(playlistPath, 'utf8')).at(-1)?.sequence ?? -1;
+    const known = new Set(times);
+    const after = await nextEvent(channel, 'schedule-changed', (event) =>
+      event.schedule.some((entry) => entry.programDateTime !== null && !known.has(entry.programDateTime)),
+    );
+    const firstNew = parseMediaPlaylist(await readFile(playlistPath, 'utf8')).find(
+      (segment) => segment.sequence > lastOld,
+    );
+    const dated = after.schedule.map((entry) => entry.programDateTime);
+    // The first thing the new run encodes is the resumed item: it starts with the run's first segment.
+    expect(dated).toContain(firstNew?.programDateTime);
+    expect(dated).toEqual([...dated].sort((a, b) => (a as number) - (b as number)));
     await channel.stop();
     expect(channel.status().schedule).toEqual([]);
     expect(channel.status().encoder.stats).toBeUndefined();
