@@ -23,13 +23,19 @@ import type { PlaylistItem } from './playlist.js';
  */
 export type UploadFileResult =
   | {
-      /** The file name the client sent (sanitized, display only). */ name: string;
+      /** The file name the client sent (sanitized, display only). */
+      name: string;
+      /** Stored. */
       ok: true;
+      /** The playlist item the file became. */
       item: PlaylistItem;
     }
   | {
-      /** The file name the client sent (sanitized, display only). */ name: string;
+      /** The file name the client sent (sanitized, display only). */
+      name: string;
+      /** Refused; nothing of it was kept. */
       ok: false;
+      /** Why, as `{ code, message, retryable, details? }`. */
       error: SerializedError;
     };
 
