@@ -2,16 +2,16 @@ import { pipeline } from 'node:stream/promises';
 import {
   type DeliveryContainer,
   type DeliverySaveTarget,
-  type MediaFormat,
   NexStreamError,
   NexStreamErrorCode,
+  type PublicMediaFormat,
   planDelivery,
 } from '@nexstream/core';
 import { contentDisposition } from '@nexstream/core/node';
 import { muxOnServer } from '@nexstream/edge-muxer/server';
 import { type Router as ExpressRouter, type Request, Router } from 'express';
 import { requireKey, route } from './http.js';
-import { downloadName, publicFormat } from './media-store.js';
+import { downloadName } from './media-files.js';
 import { rateLimitMiddleware } from './rate-limit.js';
 import type { Services } from './services.js';
 
@@ -48,7 +48,7 @@ function query(request: Request, name: string): string | undefined {
  * Tunnel and mux URLs are capabilities: only the plan route (behind the API key, when one is set) mints them.
  */
 export function deliveryRoutes(services: Services, selfUrl: () => string): ExpressRouter {
-  const { config, tunnel, media, logger } = services;
+  const { config, tunnel, resolver, logger } = services;
   const router = Router();
   const isInternal = (request: Request) => request.headers['x-nexstream-internal'] === services.internalToken;
 
@@ -57,7 +57,7 @@ export function deliveryRoutes(services: Services, selfUrl: () => string): Expre
     requireKey(config.apiKey),
     route(async (request, response) => {
       const mediaId = String(request.params.id);
-      const stored = await media.get(mediaId);
+      const stored = await resolver.media(mediaId);
       const containerParam = query(request, 'container');
       if (containerParam && !containers.includes(containerParam as DeliveryContainer)) {
         throw new NexStreamError(
@@ -87,14 +87,14 @@ export function deliveryRoutes(services: Services, selfUrl: () => string): Expre
       );
       const filename = downloadName(stored, plan.container);
       const expiresInMs = config.tunnelTtlMs;
-      const tunnelUrl = (format: MediaFormat) =>
+      const tunnelUrl = (format: PublicMediaFormat) =>
         `/api/tunnel/${tunnel.mintToken({
           mediaId,
           formatId: format.id,
           expiresInMs,
           options: { filename: downloadName(stored, format.container) },
         })}`;
-      const parts = [plan.video, plan.audio].filter((format): format is MediaFormat => Boolean(format));
+      const parts = [plan.video, plan.audio].filter((format): format is PublicMediaFormat => Boolean(format));
       const urls: Record<string, string> = {};
       if (plan.video) urls.video = tunnelUrl(plan.video);
       if (plan.audio) urls.audio = tunnelUrl(plan.audio);
@@ -115,9 +115,9 @@ export function deliveryRoutes(services: Services, selfUrl: () => string): Expre
         mimeType: mimeTypes[plan.container],
         filename,
         estimatedBytes: plan.estimatedBytes ?? null,
-        video: plan.video ? publicFormat(plan.video) : null,
-        audio: plan.audio ? publicFormat(plan.audio) : null,
-        formats: stored.media.formats.map(publicFormat),
+        video: plan.video ?? null,
+        audio: plan.audio ?? null,
+        formats: stored.media.formats,
         urls,
         expiresAt: Date.now() + expiresInMs,
       });
@@ -145,7 +145,7 @@ export function deliveryRoutes(services: Services, selfUrl: () => string): Expre
           `cannot mux into ${JSON.stringify(container)}`,
         );
       }
-      const stored = await media.get(claims.mediaId);
+      const stored = await resolver.media(claims.mediaId);
       const ids = claims.formatId.split('+');
       const input = (formatId: string) => ({
         url: `${selfUrl()}/api/tunnel/${tunnel.mintToken({ mediaId: claims.mediaId, formatId, expiresInMs: 6 * 3_600_000 })}`,

@@ -1,8 +1,14 @@
-import { NexStreamError, NexStreamErrorCode, type Platform, parseInput } from '@nexstream/core';
+import {
+  type MediaSource,
+  NexStreamError,
+  NexStreamErrorCode,
+  type Platform,
+  parseInput,
+  toPublicMedia,
+} from '@nexstream/core';
 import type { Registry, RegistryEntry, RegistryKey } from '@nexstream/registry';
 import { type Router as ExpressRouter, Router } from 'express';
 import { route } from './http.js';
-import { publicMedia } from './media-store.js';
 import type { Services } from './services.js';
 
 const platforms: readonly Platform[] = ['spotify', 'deezer', 'apple', 'youtube'];
@@ -40,7 +46,7 @@ function keyOfQuery(text: string): RegistryKey {
 function publicEntry(entry: RegistryEntry) {
   return {
     track: entry.track,
-    media: publicMedia(structuredClone(entry.media) as never),
+    media: toPublicMedia(structuredClone(entry.media) as MediaSource),
     link: entry.link,
     verification: entry.verification,
     verifiedAt: entry.verifiedAt,

@@ -9,7 +9,6 @@ import {
 } from '@nexstream/resolver';
 import { type Router as ExpressRouter, Router } from 'express';
 import { presentedKey, requireKey, route } from './http.js';
-import { publicMedia } from './media-store.js';
 import { rateLimitMiddleware } from './rate-limit.js';
 import type { Services } from './services.js';
 
@@ -64,12 +63,6 @@ interface ResolveJob {
   stream: SseStream;
   finished: boolean;
   abortTimer?: ReturnType<typeof setTimeout>;
-}
-
-/** What clients see of an event: origin URLs removed from `media` events. */
-function publicEvent(event: NexStreamEvent): NexStreamEvent {
-  if (event.type !== 'media') return event;
-  return { type: 'media', media: publicMedia(event.media) as unknown as typeof event.media };
 }
 
 /**
@@ -166,11 +159,8 @@ export function resolveRoutes(services: Services, streams: StreamTracker): Expre
       watch(job, streamId);
       services.logger.info('resolve: started', { streamId, override: Boolean(override) });
       void (async () => {
-        let track: TrackMetadata | undefined;
         for await (const event of session) {
-          if (event.type === 'settled') track = event.track;
-          if (event.type === 'media') services.media.remember(event.media, track);
-          await job.stream.send(publicEvent(event));
+          await job.stream.send(event);
         }
         job.finished = true;
         const result = await session.result.then(

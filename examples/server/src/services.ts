@@ -12,12 +12,11 @@ import {
 } from '@nexstream/core/node';
 import { type Broadcaster, createBroadcaster } from '@nexstream/hls-broadcaster';
 import { createRegistry, type Registry } from '@nexstream/registry';
-import { youtubeVideoId } from '@nexstream/registry/verification';
 import { createDefaultEngines, createResolver, type EngineSet, type Resolver } from '@nexstream/resolver';
 import type { ServerConfig } from './config.js';
 import { type FixtureWorld, startFixtureWorld } from './fixtures.js';
 import type { Logger } from './logger.js';
-import { createMediaStore, downloadName, formatContentType, type MediaStore } from './media-store.js';
+import { downloadName, formatContentType } from './media-files.js';
 
 /** Everything the routes use, built once per server. */
 export interface Services {
@@ -28,7 +27,6 @@ export interface Services {
   readonly resolver: Resolver;
   readonly tunnel: Tunnel;
   readonly broadcaster: Broadcaster;
-  readonly media: MediaStore;
   /** The offline world, in fixtures mode. */
   readonly fixtures?: FixtureWorld;
   /** A random value the server sends on requests to itself (the server muxer reading the tunnel), exempt from rate limits. */
@@ -54,7 +52,7 @@ async function tunnelSecret(config: ServerConfig): Promise<string> {
 
 /**
  * Builds the services: the registry (embedded file by default), the engines (real services, or the fixture
- * world), the resolver, the tunnel (signed tokens; origins looked up in the media store), and the broadcaster.
+ * world), the resolver, the tunnel (signed tokens; origins from the resolver's media handles), and the broadcaster.
  */
 export async function createServices(config: ServerConfig, logger: Logger): Promise<Services> {
   await mkdir(config.dataDir, { recursive: true });
@@ -85,17 +83,17 @@ export async function createServices(config: ServerConfig, logger: Logger): Prom
       onLog: (event) => logger.debug(event.message, { source: event.source, level: event.level }),
     });
     closers.unshift(() => resolver.close());
-    const media = createMediaStore(registry);
-    const extractor = engines.video.find((engine) => engine.capabilities.includes('extract'));
-
+    // Where a format's bytes are, and fresh links after a 403: the resolver's handle of the media (its recent
+    // resolutions, verified or not, then the registry). Clients only ever see the public media.
     const target = async (mediaId: string, formatId: string): Promise<TunnelTarget> => {
-      const { stored, format } = await media.format(mediaId, formatId);
+      const handle = await resolver.media(mediaId);
+      const origin = handle.origin(formatId);
       return {
-        url: format.url,
-        ...(format.headers ? { headers: format.headers } : {}),
-        ...(format.sizeBytes ? { sizeBytes: format.sizeBytes } : {}),
-        contentType: formatContentType(format),
-        filename: downloadName(stored, format.container),
+        url: origin.url,
+        ...(origin.headers ? { headers: origin.headers } : {}),
+        ...(origin.sizeBytes ? { sizeBytes: origin.sizeBytes } : {}),
+        contentType: formatContentType(origin.format),
+        filename: downloadName(handle, origin.format.container),
       };
     };
     const tunnel = createTunnel({
@@ -105,21 +103,7 @@ export async function createServices(config: ServerConfig, logger: Logger): Prom
       lookupMedia: (mediaId, formatId) => target(mediaId, formatId),
       async refresh(mediaId, formatId, { signal }) {
         logger.info('tunnel: origin refused the link, refreshing', { mediaId, formatId });
-        try {
-          const fresh = await resolver.refresh(mediaId, { force: true, signal });
-          media.remember(fresh);
-        } catch (error) {
-          // Unverified matches are not in the registry: extract them again directly.
-          const { stored } = await media.format(mediaId, formatId);
-          if (!extractor) throw error;
-          // By video id when it is a YouTube video; yt-dlp reads YouTube only, whatever the URL.
-          const videoId = youtubeVideoId(mediaId);
-          const { media: fresh } = await extractor.doExtract({
-            ...(videoId ? { id: videoId } : { url: stored.media.pageUrl }),
-            signal,
-          });
-          media.remember({ ...fresh, id: mediaId }, stored.track);
-        }
+        await (await resolver.media(mediaId)).refresh({ signal });
         return target(mediaId, formatId);
       },
       onEvent(event) {
@@ -167,7 +151,6 @@ export async function createServices(config: ServerConfig, logger: Logger): Prom
       resolver,
       tunnel,
       broadcaster,
-      media,
       ...(fixtures ? { fixtures } : {}),
       internalToken: randomBytes(24).toString('base64url'),
       close() {

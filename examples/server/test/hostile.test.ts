@@ -38,6 +38,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { readSseEvents, type SseMessage } from '@nexstream/core';
+import { createVerifiedMatch } from '@nexstream/registry/verification';
 import { childProcessIds, sampleMedia } from '@nexstream/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -365,44 +366,51 @@ describe('1 · override SSRF: an override names a YouTube video and nothing else
     }
   });
 
-  it('the tunnel refuses a stored format whose URL is another loopback port: 403 NXS_FORBIDDEN and the victim gets nothing, while the media origin port still serves', async () => {
+  it('the tunnel refuses a stored format whose URL is another loopback port (a poisoned registry entry): 403 NXS_FORBIDDEN and the victim gets nothing, while the media origin port still serves', async () => {
     const victim = await startVictim();
     try {
-      const { media, fixtures } = shared.server.services;
-      const format = (id: string, url: string) => ({
-        id,
-        container: 'mp4',
-        videoCodec: 'avc1.64001e',
-        audioCodec: 'mp4a.40.2',
-        width: 640,
-        height: 360,
-        url,
-      });
-      // What a poisoned resolution would leave in the media store: formats (and a page) on a local service.
-      media.remember({
-        id: 'generic:evil',
-        platform: 'generic',
-        pageUrl: `${victim.url}/page`,
-        title: 'evil',
-        formats: [format('evil', `${victim.url}/admin/export`)],
-      });
-      media.remember({
-        id: 'generic:evil-localhost',
-        platform: 'generic',
-        pageUrl: `http://localhost:${victim.port}/page`,
-        title: 'evil',
-        formats: [format('evil', `http://localhost:${victim.port}/admin/export`)],
-      });
+      const { registry, fixtures } = shared.server.services;
+      // What a poisoned registry (or a poisoned resolution) would hand the tunnel: a verified-looking mapping
+      // whose format URL is another local service. The tunnel's allow-list is the last line: it must refuse.
+      const poisoned = (videoId: string, isrc: string, url: string) =>
+        createVerifiedMatch({
+          track: {
+            isrc,
+            title: 'evil',
+            artists: ['evil'],
+            durationMs: 200_000,
+            ids: { deezer: isrc.slice(-7) },
+          },
+          media: {
+            id: `youtube:${videoId}`,
+            platform: 'youtube',
+            pageUrl: `https://www.youtube.com/watch?v=${videoId}`,
+            title: 'evil',
+            durationMs: 200_000,
+            formats: [
+              {
+                id: videoId === 'originOkay1' ? 'origin' : 'evil',
+                container: 'mp4',
+                videoCodec: 'avc1.64001e',
+                audioCodec: 'mp4a.40.2',
+                width: 640,
+                height: 360,
+                url,
+              },
+            ],
+          },
+          verification: { method: 'isrc-search', isrcSource: 'deezer' },
+        });
+      await registry.put(poisoned('evilEvilEv1', 'ZZEVL0000001', `${victim.url}/admin/export`));
+      await registry.put(
+        poisoned('evilEvilEv2', 'ZZEVL0000002', `http://localhost:${victim.port}/admin/export`),
+      );
       // The control: the same shape on the fixture media origin's port is served.
-      media.remember({
-        id: 'generic:origin',
-        platform: 'generic',
-        pageUrl: `${fixtures!.originUrl}/page`,
-        title: 'origin',
-        formats: [format('origin', `${fixtures!.originUrl}/media/hbfs-video.mp4`)],
-      });
+      await registry.put(
+        poisoned('originOkay1', 'ZZEVL0000003', `${fixtures!.originUrl}/media/hbfs-video.mp4`),
+      );
 
-      for (const mediaId of ['generic:evil', 'generic:evil-localhost']) {
+      for (const mediaId of ['youtube:evilEvilEv1', 'youtube:evilEvilEv2']) {
         const plan = await send(
           `${shared.server.url}/api/media/${encodeURIComponent(mediaId)}/plan?worker=1&save=service-worker`,
         );
@@ -424,7 +432,7 @@ describe('1 · override SSRF: an override names a YouTube video and nothing else
       expect(victim.connections()).toBe(0);
 
       const allowed = shared.server.services.tunnel.mintToken({
-        mediaId: 'generic:origin',
+        mediaId: 'youtube:originOkay1',
         formatId: 'origin',
       });
       const served = await send(`${shared.server.url}/api/tunnel/${allowed}`, {

@@ -1,5 +1,5 @@
 import { NexStreamError, NexStreamErrorCode } from './errors.js';
-import { formatSizeBytes, type MediaFormat, type MediaSource } from './types.js';
+import { formatSizeBytes, type PublicMediaFormat, type PublicMediaSource } from './types.js';
 
 /**
  * Where a download is assembled: `edge` (the browser muxes the separate video and audio streams with
@@ -77,12 +77,12 @@ export interface DeliveryPlan {
   /** The container the delivered file has. */
   container: DeliveryContainer;
   /** The video format to fetch (absent for audio-only). For `direct` with a progressive format: that format. */
-  video?: MediaFormat;
+  video?: PublicMediaFormat;
   /**
    * The audio format to fetch. For `direct` with a progressive format: absent. For `audio-from-progressive`:
    * the progressive format whose audio track the server extracts (it has video too).
    */
-  audio?: MediaFormat;
+  audio?: PublicMediaFormat;
   /** Estimated bytes to transfer (video + audio), when known. */
   estimatedBytes?: number;
 }
@@ -156,7 +156,7 @@ const containerCodecs: Readonly<Record<DeliveryContainer, { video: VideoCodec[];
  *   (H.264 or AAC in WebM, video in an audio container).
  */
 export function planDelivery(
-  media: MediaSource,
+  media: PublicMediaSource,
   client: DeliveryClient,
   options: PlanDeliveryOptions = {},
 ): DeliveryPlan {
@@ -247,7 +247,7 @@ function chooseMuxer(
   base: Omit<DeliveryPlan, 'route' | 'reason' | 'message'>,
   pairs: ReadonlyArray<readonly [VideoCodec | 'none', AudioCodec]>,
   size: number | undefined,
-  media: MediaSource,
+  media: PublicMediaSource,
 ): DeliveryPlan {
   const server = (reason: DeliveryReason, message: string): DeliveryPlan => ({
     route: 'server',
@@ -285,7 +285,7 @@ function chooseMuxer(
   };
 }
 
-function pickVideo(media: MediaSource, formatId: string | undefined): MediaFormat | undefined {
+function pickVideo(media: PublicMediaSource, formatId: string | undefined): PublicMediaFormat | undefined {
   const id = formatId ?? media.preferred?.videoFormatId;
   if (id !== undefined) return byId(media, id);
   const videoOnly = media.formats.filter((format) => format.videoCodec && !format.audioCodec);
@@ -295,10 +295,10 @@ function pickVideo(media: MediaSource, formatId: string | undefined): MediaForma
 
 /** The audio source: the named or preferred format, else the best audio-only one, else (`orProgressive`) the best progressive one. */
 function pickAudio(
-  media: MediaSource,
+  media: PublicMediaSource,
   formatId: string | undefined,
   orProgressive: boolean,
-): MediaFormat | undefined {
+): PublicMediaFormat | undefined {
   const id = formatId ?? media.preferred?.audioFormatId;
   if (id !== undefined) return byId(media, id);
   const audioOnly = media.formats.filter((format) => format.audioCodec && !format.videoCodec);
@@ -312,14 +312,14 @@ function pickAudio(
   ]);
 }
 
-function byId(media: MediaSource, id: string): MediaFormat {
+function byId(media: PublicMediaSource, id: string): PublicMediaFormat {
   const format = media.formats.find((candidate) => candidate.id === id);
   if (!format) throw notFound(media, `no format ${id}`);
   return format;
 }
 
-function best(formats: MediaFormat[], key: (format: MediaFormat) => number[]): MediaFormat | undefined {
-  let winner: MediaFormat | undefined;
+function best(formats: PublicMediaFormat[], key: (format: PublicMediaFormat) => number[]): PublicMediaFormat | undefined {
+  let winner: PublicMediaFormat | undefined;
   let winnerKey: number[] = [];
   for (const format of formats) {
     const candidate = key(format);
@@ -357,7 +357,7 @@ function naturalVideoContainer(codec: VideoCodec): DeliveryContainer {
   return 'mkv';
 }
 
-function naturalAudioContainer(audio: MediaFormat): DeliveryContainer {
+function naturalAudioContainer(audio: PublicMediaFormat): DeliveryContainer {
   const container = String(audio.container).toLowerCase();
   if (container === 'm4a' || container === 'mp4') return 'm4a';
   if (container === 'webm' || container === 'mp3' || container === 'ogg' || container === 'opus') {
@@ -372,7 +372,7 @@ function sameContainer(formatContainer: string, wanted: DeliveryContainer): bool
   return (have === 'm4a' && wanted === 'mp4') || (have === 'mp4' && wanted === 'm4a');
 }
 
-function notFound(media: MediaSource, what: string): NexStreamError {
+function notFound(media: PublicMediaSource, what: string): NexStreamError {
   return new NexStreamError(NexStreamErrorCode.NotFound, `cannot plan a delivery of ${media.id}: ${what}`);
 }
 
