@@ -16,10 +16,18 @@ import type {
  */
 export type EngineTier = 0 | 1 | 2;
 
-/** What a metadata engine can do; each capability maps to one optional `do…` method. */
+/**
+ * What a metadata engine can do; each capability maps to one optional `do…` method (`isrc` →
+ * `doFindByIsrc`, `search` → `doSearch`, `lookup` → `doLookup`), and an engine lists exactly the methods it
+ * has. The race calls a metadata engine's method when it is present; `capabilities` says the same thing as
+ * data, for applications and logs that list what an engine set can do.
+ */
 export type MetadataCapability = 'isrc' | 'search' | 'lookup';
 
-/** What a video engine can do. */
+/**
+ * What a video engine can do. The race reads it: `isrc-search` engines run the tier-0 ISRC search, `search`
+ * engines the plain searches, and the resolver extracts media with the first `extract` engine.
+ */
 export type VideoCapability = 'search' | 'isrc-search' | 'extract';
 
 /** Options every engine call takes. */
@@ -136,8 +144,27 @@ export interface LookupOptions extends EngineCallOptions {
 /**
  * One adapter to one metadata service. Methods the race calls are prefixed `do…` (as in the AI SDK) so
  * applications don't call them by accident; an engine that lacks a capability omits the method and its
- * entry in `capabilities`. "Not found" is `null` / `[]`; every other failure is a `NexStreamError`
- * whose `retryable` / `retryAfterMs` say whether and when to try again.
+ * entry in `capabilities`.
+ *
+ * The conventions every engine follows (the built-in ones live in `src/engines/<provider>/`):
+ *
+ * - **Not found is an answer, not an error.** `doFindByIsrc` and `doLookup` return `null`, `doSearch`
+ *   returns `[]`, when the service has no such item: an HTTP 404 for the item or search asked about, or the
+ *   service's own spelling of it (Deezer error 800, Soundcharts 410, Odesli 400). The race counts an empty
+ *   answer as "this engine found nothing" and keeps racing; a thrown error is an engine failure, reported
+ *   in `EngineFailure` and, when every engine fails, in the race's error. Built-in engines do this with one
+ *   helper (`unlessNotFound` in `src/engines/shared/not-found.ts`).
+ * - **Every other failure is a `NexStreamError`** with a stable code, and `retryable` / `retryAfterMs`
+ *   saying whether and when to try again. A service's HTTP status and JSON error body are read in one
+ *   place, the shared HTTP client's `serviceStatusError` (401 `NXS_UNAUTHORIZED`, 403 `NXS_FORBIDDEN`,
+ *   429 `NXS_RATE_LIMITED` with `retryAfterMs`, 5xx retryable `NXS_UPSTREAM`); errors a service reports
+ *   inside a 200 body are the engine's own check. Input the engine cannot take (a malformed ISRC, a
+ *   platform it does not cover) is `NXS_INVALID_INPUT`.
+ * - **Credentials** come from the engine's settings, falling back to documented env vars (`settings.env`,
+ *   default `process.env`). An engine that cannot work without them (Soundcharts, Groq, Gemini) throws
+ *   `NXS_INVALID_INPUT` naming the options and env vars from its factory, so a misconfiguration shows at
+ *   start-up; `createDefaultEngines` leaves such an engine out when its keys are not set. Optional
+ *   credentials (Spotify's Web API, Odesli's key) only switch features on, and never fail construction.
  */
 export interface MetadataEngine {
   readonly kind: 'metadata';
@@ -251,8 +278,10 @@ export interface ExtractOptions extends EngineCallOptions {
 }
 
 /**
- * A media source (YouTube through yt-dlp): searches videos and extracts their formats. Search misses are
- * `[]`; extracting a video that does not exist is `NXS_NOT_FOUND` because the caller named it.
+ * A media source (YouTube through yt-dlp, YouTube Music): searches videos and extracts their formats. The
+ * conventions of {@link MetadataEngine} hold: a search that finds nothing (a 404 included) is `[]`. The one
+ * exception is `doExtract`: extracting a video that does not exist is `NXS_NOT_FOUND`, because the caller
+ * named that very video and has nothing else to fall back to.
  */
 export interface VideoEngine {
   readonly kind: 'video';
@@ -281,7 +310,10 @@ export interface SynthesizeQueryOptions extends EngineCallOptions {
   track: TrackQuery;
 }
 
-/** An LLM that turns a track into a precise video search query (the race's last tier). */
+/**
+ * An LLM that turns a track into a precise video search query (the race's last tier). It has no "not found":
+ * every failure, a 404 for an unknown model included, is a `NexStreamError` (see {@link MetadataEngine}).
+ */
 export interface QueryEngine {
   readonly kind: 'query';
   readonly id: string;

@@ -9,6 +9,7 @@ import type {
   TrackQuery,
 } from '../../engine.js';
 import { createHttpClient, type HttpEngineSettings, type HttpResponse } from '../shared/http-client.js';
+import { unlessNotFound } from '../shared/not-found.js';
 import { serviceRateLimits } from '../shared/rate-limiter.js';
 import {
   idString,
@@ -176,19 +177,11 @@ export function createDeezerEngine(settings: DeezerSettings = {}): MetadataEngin
     call: EngineCallOptions,
     query?: Record<string, string | number | undefined>,
   ): Promise<Record<string, unknown> | null> {
-    try {
-      const response = await client.json({
-        path,
-        query,
-        signal: call.signal,
-        onLog: call.onLog,
-        check: deezerBodyError,
-      });
-      return record(response.data);
-    } catch (error) {
-      if (NexStreamError.is(error) && error.code === NexStreamErrorCode.NotFound) return null;
-      throw error;
-    }
+    const response = await unlessNotFound(
+      client.json({ path, query, signal: call.signal, onLog: call.onLog, check: deezerBodyError }),
+      null,
+    );
+    return response ? record(response.data) : null;
   }
 
   function collection(

@@ -3,7 +3,7 @@ import type { QueryEngine } from '../../engine.js';
 import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
 import { describeTrack, parseSynthesizedQuery, queryInstructions } from '../shared/llm-query.js';
 import { serviceRateLimits } from '../shared/rate-limiter.js';
-import { credential, list, record, text } from '../shared/track-fields.js';
+import { credential, list, missingCredentials, record, text } from '../shared/track-fields.js';
 
 /** Settings for {@link createGeminiEngine}. */
 export interface GeminiSettings extends HttpEngineSettings {
@@ -37,13 +37,7 @@ export const geminiQuerySchema = {
 export function createGeminiEngine(settings: GeminiSettings = {}): QueryEngine {
   const env = settings.env ?? process.env;
   const apiKey = credential(settings.apiKey, env, 'GEMINI_API_KEY');
-  if (!apiKey) {
-    throw new NexStreamError(
-      NexStreamErrorCode.InvalidInput,
-      'Gemini needs an API key: pass apiKey or set GEMINI_API_KEY',
-      { retryable: false },
-    );
-  }
+  if (!apiKey) throw missingCredentials('gemini', [{ option: 'apiKey', variable: 'GEMINI_API_KEY' }]);
   const model = settings.model ?? 'gemini-2.5-flash';
   const client = createHttpClient({
     name: 'gemini',

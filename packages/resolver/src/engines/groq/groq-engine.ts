@@ -3,7 +3,7 @@ import type { QueryEngine } from '../../engine.js';
 import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
 import { describeTrack, parseSynthesizedQuery, queryInstructions } from '../shared/llm-query.js';
 import { serviceRateLimits } from '../shared/rate-limiter.js';
-import { credential, list, record, text } from '../shared/track-fields.js';
+import { credential, list, missingCredentials, record, text } from '../shared/track-fields.js';
 
 /** Settings for {@link createGroqEngine}. */
 export interface GroqSettings extends HttpEngineSettings {
@@ -25,15 +25,7 @@ export interface GroqSettings extends HttpEngineSettings {
 export function createGroqEngine(settings: GroqSettings = {}): QueryEngine {
   const env = settings.env ?? process.env;
   const apiKey = credential(settings.apiKey, env, 'GROQ_API_KEY');
-  if (!apiKey) {
-    throw new NexStreamError(
-      NexStreamErrorCode.InvalidInput,
-      'Groq needs an API key: pass apiKey or set GROQ_API_KEY',
-      {
-        retryable: false,
-      },
-    );
-  }
+  if (!apiKey) throw missingCredentials('groq', [{ option: 'apiKey', variable: 'GROQ_API_KEY' }]);
   const model = settings.model ?? 'llama-3.3-70b-versatile';
   const client = createHttpClient({
     name: 'groq',

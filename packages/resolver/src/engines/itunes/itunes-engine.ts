@@ -2,6 +2,7 @@ import type { CoverArt, TrackMetadata } from '@nexstream/core';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import type { CollectionLookupResult, LookupResult, MetadataEngine, MetadataResult } from '../../engine.js';
 import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
+import { unlessNotFound } from '../shared/not-found.js';
 import { serviceRateLimits } from '../shared/rate-limiter.js';
 import {
   idString,
@@ -92,22 +93,28 @@ export function createItunesEngine(settings: ItunesSettings = {}): MetadataEngin
     query: Record<string, string | number | undefined>,
     call: { signal?: AbortSignal | undefined; onLog?: Parameters<typeof client.json>[0]['onLog'] },
   ): Promise<unknown[]> {
-    const response = await client.json({
-      path,
-      query,
-      ...call,
-      acceptStatus: [403, 404],
-      check: (candidate) =>
-        candidate.status === 403
-          ? new NexStreamError(
-              NexStreamErrorCode.RateLimited,
-              `[GET] "${candidate.url}": 403 Forbidden; iTunes throttles beyond about 20 calls per minute, try again later`,
-              { retryable: true, retryAfterMs: throttlePauseMs, details: { status: 403, service: 'itunes' } },
-            )
-          : undefined,
-    });
-    if (response.status === 404) return [];
-    return list(record(response.data).results);
+    const response = await unlessNotFound(
+      client.json({
+        path,
+        query,
+        ...call,
+        acceptStatus: [403],
+        check: (candidate) =>
+          candidate.status === 403
+            ? new NexStreamError(
+                NexStreamErrorCode.RateLimited,
+                `[GET] "${candidate.url}": 403 Forbidden; iTunes throttles beyond about 20 calls per minute, try again later`,
+                {
+                  retryable: true,
+                  retryAfterMs: throttlePauseMs,
+                  details: { status: 403, service: 'itunes' },
+                },
+              )
+            : undefined,
+      }),
+      null,
+    );
+    return response ? list(record(response.data).results) : [];
   }
 
   return {

@@ -1,8 +1,9 @@
 import type { TrackMetadata } from '@nexstream/core';
-import { NexStreamError, NexStreamErrorCode, parseIsrc } from '@nexstream/core';
+import { parseIsrc } from '@nexstream/core';
 import packageJson from '../../../package.json' with { type: 'json' };
 import type { MetadataEngine, MetadataResult, TrackQuery } from '../../engine.js';
 import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
+import { unlessNotFound } from '../shared/not-found.js';
 import { serviceRateLimits } from '../shared/rate-limiter.js';
 import { isoDate, list, positiveMs, record, requireIsrc, text, uniqueNames } from '../shared/track-fields.js';
 
@@ -173,16 +174,12 @@ export function createMusicBrainzEngine(settings: MusicBrainzSettings = {}): Met
     provesIsrc: true,
     async doFindByIsrc({ isrc, signal, onLog }) {
       const wanted = requireIsrc(isrc, 'musicbrainz');
-      let data: unknown;
-      try {
-        data = (
-          await client.json({ path: `/ws/2/isrc/${wanted}?inc=artists+releases&fmt=json`, signal, onLog })
-        ).data;
-      } catch (error) {
-        if (NexStreamError.is(error) && error.code === NexStreamErrorCode.NotFound) return null;
-        throw error;
-      }
-      const recordings = list(record(data).recordings)
+      const response = await unlessNotFound(
+        client.json({ path: `/ws/2/isrc/${wanted}?inc=artists+releases&fmt=json`, signal, onLog }),
+        null,
+      );
+      if (!response) return null;
+      const recordings = list(record(response.data).recordings)
         .map((recording) => mapMusicBrainzRecording(recording, wanted))
         .filter((item): item is MetadataResult => item !== undefined);
       // Several recordings can share an ISRC (edits, duplicates, the music video); prefer an audio
@@ -196,12 +193,16 @@ export function createMusicBrainzEngine(settings: MusicBrainzSettings = {}): Met
     },
     async doSearch(options) {
       const query = options.track ? musicBrainzRecordingQuery(options.track) : options.query;
-      const response = await client.json({
-        path: '/ws/2/recording',
-        query: { query, fmt: 'json', limit: options.limit ?? 10 },
-        signal: options.signal,
-        onLog: options.onLog,
-      });
+      const response = await unlessNotFound(
+        client.json({
+          path: '/ws/2/recording',
+          query: { query, fmt: 'json', limit: options.limit ?? 10 },
+          signal: options.signal,
+          onLog: options.onLog,
+        }),
+        null,
+      );
+      if (!response) return [];
       return audioFirst(
         list(record(response.data).recordings)
           .map((recording) => mapMusicBrainzRecording(recording))

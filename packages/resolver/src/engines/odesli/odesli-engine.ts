@@ -1,6 +1,7 @@
 import type { Platform, PlatformIds, TrackMetadata } from '@nexstream/core';
 import type { LookupResult, MetadataEngine, MetadataResult } from '../../engine.js';
 import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
+import { unlessNotFound } from '../shared/not-found.js';
 import { serviceRateLimits } from '../shared/rate-limiter.js';
 import { credential, record, text, uniqueNames, unsupportedLookup } from '../shared/track-fields.js';
 
@@ -141,14 +142,12 @@ export function createOdesliEngine(settings: OdesliSettings = {}): MetadataEngin
           };
       query.userCountry = ref.region?.toUpperCase() ?? userCountry;
       query.key = apiKey;
-      const response = await client.json({
-        path: '/v1-alpha.1/links',
-        query,
-        signal,
-        onLog,
-        acceptStatus: [400, 404],
-      });
-      if (response.status === 404 || response.status === 400) return null;
+      // Odesli answers 400 for an id it cannot resolve: its own spelling of "not found".
+      const response = await unlessNotFound(
+        client.json({ path: '/v1-alpha.1/links', query, signal, onLog, acceptStatus: [400] }),
+        null,
+      );
+      if (!response || response.status === 400) return null;
       const result = mapOdesliLinks(response.data);
       if (!result) return null;
       result.track.ids = { ...result.track.ids, [ref.platform]: ref.id };

@@ -167,6 +167,81 @@ export function parseGoogleRetryDelay(body: unknown): number | undefined {
   return undefined;
 }
 
+/** A service's non-2xx answer, as {@link serviceStatusError} reads it. */
+export interface FailedResponse {
+  method: string;
+  /** The request URL with secrets masked ({@link redactUrl}). */
+  url: string;
+  status: number;
+  /** Response headers, lower-case names. */
+  headers: Record<string, string>;
+  /** The raw body; a JSON error body's message is quoted in the error. */
+  text: string;
+}
+
+/** Who answered, for {@link serviceStatusError}. */
+export interface ServiceErrorContext {
+  /** The engine id (`deezer`, `youtube-music`), named in messages and `details.service`. */
+  service: string;
+  /** What to tell the user on 401/403 (which env vars to check). */
+  credentialsHint?: string;
+  /** Epoch ms, to read an HTTP-date `Retry-After`. Default `Date.now()`. */
+  now?: number;
+  /** `retryAfterMs` of a 429 that names no delay (the caller's backoff); absent leaves it unset. */
+  fallbackRetryAfterMs?: number;
+}
+
+/**
+ * The one reading of a service's non-2xx answer (status, headers and JSON error body) into a NexStreamError,
+ * shared by every engine: 401 `NXS_UNAUTHORIZED` and 403 `NXS_FORBIDDEN` with the credentials hint, 404
+ * `NXS_NOT_FOUND` (engines turn it into `null` / `[]`, see `MetadataEngine`), 429 `NXS_RATE_LIMITED` with
+ * `retryAfterMs` from `Retry-After` or Google's `RetryInfo`, 5xx a retryable `NXS_UPSTREAM`, anything else a
+ * non-retryable `NXS_UPSTREAM`. The service's own message (`error.message`, `message`, `errors[0].message`)
+ * is quoted. Errors a service reports inside a 200 body (Deezer) are the engine's `check`.
+ */
+export function serviceStatusError(response: FailedResponse, context: ServiceErrorContext): NexStreamError {
+  const { method, url, status } = response;
+  const details = { status, service: context.service };
+  if (status === 429) {
+    const retryAfterMs =
+      parseRetryAfter(response.headers['retry-after'], context.now ?? Date.now()) ??
+      parseGoogleRetryDelay(safeJson(response.text));
+    const waitMs = retryAfterMs ?? context.fallbackRetryAfterMs;
+    return new NexStreamError(
+      NexStreamErrorCode.RateLimited,
+      `[${method}] "${url}": 429 Too Many Requests${retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`}; ${context.service} is rate limiting us, try again later`,
+      { retryable: true, ...(waitMs === undefined ? {} : { retryAfterMs: waitMs }), details },
+    );
+  }
+  const statusLine = `${status} ${STATUS_CODES[status] ?? ''}`.trim();
+  const serviceMessage = extractServiceMessage(response.text);
+  const prefix = `[${method}] "${url}": ${statusLine}${serviceMessage ? ` (${serviceMessage})` : ''}`;
+  if (status === 401) {
+    return new NexStreamError(
+      NexStreamErrorCode.Unauthorized,
+      `${prefix}; ${context.credentialsHint ?? 'check the credentials'}`,
+      { retryable: false, details },
+    );
+  }
+  if (status === 403) {
+    return new NexStreamError(
+      NexStreamErrorCode.Forbidden,
+      `${prefix}; ${context.credentialsHint ?? 'the service refused the request'}`,
+      { retryable: false, details },
+    );
+  }
+  if (status === 404) {
+    return new NexStreamError(NexStreamErrorCode.NotFound, prefix, { retryable: false, details });
+  }
+  if (status >= 500) {
+    return new NexStreamError(NexStreamErrorCode.Upstream, `${prefix}; the service failed, try again later`, {
+      retryable: true,
+      details,
+    });
+  }
+  return new NexStreamError(NexStreamErrorCode.Upstream, prefix, { retryable: false, details });
+}
+
 interface RawResponse {
   status: number;
   headers: Record<string, string>;
@@ -200,6 +275,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           clock,
         });
   const inFlight = new Set<AbortController>();
+  const errorContext: ServiceErrorContext = {
+    service: options.name,
+    ...(options.credentialsHint ? { credentialsHint: options.credentialsHint } : {}),
+  };
   let closed = false;
 
   function log(request: HttpRequestOptions, level: LogLevel, message: string): void {
@@ -343,41 +422,6 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
   }
 
-  function statusError(method: string, shownUrl: string, raw: RawResponse): NexStreamError {
-    const statusLine = `${raw.status} ${STATUS_CODES[raw.status] ?? ''}`.trim();
-    const serviceMessage = extractServiceMessage(raw.text);
-    const prefix = `[${method}] "${shownUrl}": ${statusLine}${serviceMessage ? ` (${serviceMessage})` : ''}`;
-    const details = { status: raw.status, service: options.name };
-    if (raw.status === 401) {
-      return new NexStreamError(
-        NexStreamErrorCode.Unauthorized,
-        `${prefix}; ${options.credentialsHint ?? 'check the credentials'}`,
-        { retryable: false, details },
-      );
-    }
-    if (raw.status === 403) {
-      return new NexStreamError(
-        NexStreamErrorCode.Forbidden,
-        `${prefix}; ${options.credentialsHint ?? 'the service refused the request'}`,
-        { retryable: false, details },
-      );
-    }
-    if (raw.status === 404) {
-      return new NexStreamError(NexStreamErrorCode.NotFound, prefix, { retryable: false, details });
-    }
-    if (raw.status >= 500) {
-      return new NexStreamError(
-        NexStreamErrorCode.Upstream,
-        `${prefix}; the service failed, try again later`,
-        {
-          retryable: true,
-          details,
-        },
-      );
-    }
-    return new NexStreamError(NexStreamErrorCode.Upstream, prefix, { retryable: false, details });
-  }
-
   async function send(request: HttpRequestOptions, parse: 'json' | 'text'): Promise<HttpResponse<unknown>> {
     if (closed) {
       throw new NexStreamError(NexStreamErrorCode.Aborted, `${options.name}: the engine is closed`, {
@@ -404,16 +448,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const accepted = request.acceptStatus?.includes(raw.status) ?? false;
 
       if (raw.status === 429 && !accepted) {
-        const retryAfterMs =
-          parseRetryAfter(raw.headers['retry-after'], clock.now()) ??
-          parseGoogleRetryDelay(safeJson(raw.text));
-        const waitMs = retryAfterMs ?? backoff(attempt);
-        limiter?.pauseUntil(clock.now() + waitMs);
-        const error = new NexStreamError(
-          NexStreamErrorCode.RateLimited,
-          `[${method}] "${shownUrl}": 429 Too Many Requests${retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`}; ${options.name} is rate limiting us, try again later`,
-          { retryable: true, retryAfterMs: waitMs, details: { status: 429, service: options.name } },
+        const error = serviceStatusError(
+          { method, url: shownUrl, ...raw },
+          { ...errorContext, now: clock.now(), fallbackRetryAfterMs: backoff(attempt) },
         );
+        const waitMs = error.retryAfterMs ?? 0;
+        limiter?.pauseUntil(clock.now() + waitMs);
         if (canRetry && waitMs <= retry.maxRetryAfterMs) {
           log(request, 'warn', `429 from ${shownUrl}; retrying in ${waitMs} ms`);
           await wait(request, waitMs, method, shownUrl);
@@ -422,7 +462,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         throw error;
       }
       if (raw.status >= 500 && !accepted) {
-        const error = statusError(method, shownUrl, raw);
+        const error = serviceStatusError({ method, url: shownUrl, ...raw }, errorContext);
         if (canRetry && retry.retryServerErrors && [502, 503, 504].includes(raw.status)) {
           const waitMs = parseRetryAfter(raw.headers['retry-after'], clock.now()) ?? backoff(attempt);
           log(request, 'warn', `${raw.status} from ${shownUrl}; retrying in ${waitMs} ms`);
@@ -432,7 +472,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         throw error;
       }
       if ((raw.status < 200 || raw.status >= 300) && !accepted) {
-        throw statusError(method, shownUrl, raw);
+        throw serviceStatusError({ method, url: shownUrl, ...raw }, errorContext);
       }
 
       let data: unknown = raw.text;

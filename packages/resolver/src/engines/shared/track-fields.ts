@@ -65,6 +65,28 @@ export function credential(
   return text(explicit) ?? text(env[variable]);
 }
 
+/** A credential an engine needs: the option that carries it and the env var it falls back to. */
+export interface CredentialSource {
+  option: string;
+  variable: string;
+}
+
+/**
+ * The error of an engine whose credentials are missing, naming the options and env vars to set:
+ * `NXS_INVALID_INPUT` (a configuration problem, not retryable). Engines that cannot work without a key
+ * (Soundcharts, Groq, Gemini) throw it from their factory; an optional key (Spotify's Web API) throws it from
+ * the call that needs it.
+ */
+export function missingCredentials(engine: string, needed: readonly CredentialSource[]): NexStreamError {
+  const options = needed.map((source) => source.option).join(' and ');
+  const variables = needed.map((source) => source.variable).join(' and ');
+  return new NexStreamError(
+    NexStreamErrorCode.InvalidInput,
+    `${engine} needs ${needed.length > 1 ? 'credentials' : 'an API key'}: pass ${options}, or set ${variables}`,
+    { retryable: false, details: { service: engine, variables: needed.map((source) => source.variable) } },
+  );
+}
+
 /** The value if it is a plain object, else an empty object (parsers tolerate drifting shapes). */
 export function record(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)

@@ -1,12 +1,14 @@
 import type { Platform, PlatformIds, TrackMetadata } from '@nexstream/core';
-import { NexStreamError, NexStreamErrorCode, parseIsrc } from '@nexstream/core';
+import { parseIsrc } from '@nexstream/core';
 import type { EngineCallOptions, LookupResult, MetadataEngine, MetadataResult } from '../../engine.js';
 import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
+import { unlessNotFound } from '../shared/not-found.js';
 import { serviceRateLimits } from '../shared/rate-limiter.js';
 import {
   credential,
   isoDate,
   list,
+  missingCredentials,
   record,
   requireIsrc,
   secondsToMs,
@@ -106,11 +108,10 @@ export function createSoundchartsEngine(settings: SoundchartsSettings = {}): Met
   const appId = credential(settings.appId, env, 'SOUNDCHARTS_APP_ID');
   const apiKey = credential(settings.apiKey, env, 'SOUNDCHARTS_API_KEY');
   if (!appId || !apiKey) {
-    throw new NexStreamError(
-      NexStreamErrorCode.InvalidInput,
-      'Soundcharts needs credentials: pass appId and apiKey, or set SOUNDCHARTS_APP_ID and SOUNDCHARTS_API_KEY',
-      { retryable: false },
-    );
+    throw missingCredentials('soundcharts', [
+      { option: 'appId', variable: 'SOUNDCHARTS_APP_ID' },
+      { option: 'apiKey', variable: 'SOUNDCHARTS_API_KEY' },
+    ]);
   }
   const version = settings.apiVersion ?? 'v2.25';
   const client = createHttpClient({
@@ -124,7 +125,8 @@ export function createSoundchartsEngine(settings: SoundchartsSettings = {}): Met
   });
 
   async function song(path: string, call: EngineCallOptions): Promise<MetadataResult | null> {
-    const response = await client.json({ path, ...call, acceptStatus: [404, 410] });
+    const response = await unlessNotFound(client.json({ path, ...call, acceptStatus: [410] }), null);
+    if (!response) return null;
     if (response.status === 410) {
       call.onLog?.({
         type: 'log',
@@ -135,17 +137,15 @@ export function createSoundchartsEngine(settings: SoundchartsSettings = {}): Met
       });
       return null;
     }
-    if (response.status === 404) return null;
     const result = mapSoundchartsSong(response.data);
     if (!result) return null;
     const uuid = text(record(record(response.data).object).uuid);
     if (settings.fetchIdentifiers && uuid) {
-      const identifiers = await client.json({
-        path: `/api/v2/song/${uuid}/identifiers`,
-        ...call,
-        acceptStatus: [404],
-      });
-      if (identifiers.status !== 404) {
+      const identifiers = await unlessNotFound(
+        client.json({ path: `/api/v2/song/${uuid}/identifiers`, ...call }),
+        null,
+      );
+      if (identifiers) {
         result.track.ids = { ...mapSoundchartsIdentifiers(identifiers.data), ...result.track.ids };
       }
     }

@@ -10,11 +10,13 @@ import type {
   TrackQuery,
 } from '../../engine.js';
 import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
+import { unlessNotFound } from '../shared/not-found.js';
 import { serviceRateLimits } from '../shared/rate-limiter.js';
 import {
   credential,
   isoDate,
   list,
+  missingCredentials,
   positiveMs,
   record,
   type SizedImage,
@@ -276,7 +278,12 @@ export function createSpotifyEngine(settings: SpotifySettings = {}): MetadataEng
   let pendingToken: Promise<string> | undefined;
 
   async function accessToken(call: EngineCallOptions, refresh = false): Promise<string> {
-    if (!api) throw new Error('unreachable: no Web API credentials');
+    if (!api) {
+      throw missingCredentials('spotify', [
+        { option: 'clientId', variable: 'SPOTIFY_CLIENT_ID' },
+        { option: 'clientSecret', variable: 'SPOTIFY_CLIENT_SECRET' },
+      ]);
+    }
     if (!refresh && token && token.expiresAt > Date.now()) return token.value;
     pendingToken ??= (async () => {
       try {
@@ -319,15 +326,18 @@ export function createSpotifyEngine(settings: SpotifySettings = {}): MetadataEng
     if (!api) return null;
     for (let attempt = 0; ; attempt++) {
       const bearer = await accessToken(call, attempt > 0);
-      const response = await api.json({
-        path,
-        query,
-        headers: { authorization: `Bearer ${bearer}` },
-        signal: call.signal,
-        onLog: call.onLog,
-        acceptStatus: attempt === 0 ? [401, 404] : [404],
-      });
-      if (response.status === 404) return null;
+      const response = await unlessNotFound(
+        api.json({
+          path,
+          query,
+          headers: { authorization: `Bearer ${bearer}` },
+          signal: call.signal,
+          onLog: call.onLog,
+          acceptStatus: attempt === 0 ? [401] : [],
+        }),
+        null,
+      );
+      if (!response) return null;
       if (response.status === 401) continue;
       return record(response.data);
     }
@@ -338,14 +348,16 @@ export function createSpotifyEngine(settings: SpotifySettings = {}): MetadataEng
     ref: LookupRef,
     call: EngineCallOptions,
   ): Promise<Record<string, unknown> | null | undefined> {
-    const response = await site.text({
-      path: `/embed/${ref.kind}/${encodeURIComponent(ref.id)}`,
-      headers: { accept: 'text/html' },
-      signal: call.signal,
-      onLog: call.onLog,
-      acceptStatus: [404],
-    });
-    if (response.status === 404) return null;
+    const response = await unlessNotFound(
+      site.text({
+        path: `/embed/${ref.kind}/${encodeURIComponent(ref.id)}`,
+        headers: { accept: 'text/html' },
+        signal: call.signal,
+        onLog: call.onLog,
+      }),
+      null,
+    );
+    if (!response) return null;
     const entity = spotifyEmbedEntity(response.data);
     if (!entity) {
       call.onLog?.({
@@ -360,14 +372,18 @@ export function createSpotifyEngine(settings: SpotifySettings = {}): MetadataEng
   }
 
   async function oembed(ref: LookupRef, call: EngineCallOptions): Promise<MetadataResult | null> {
-    const response = await site.json({
-      path: '/oembed',
-      query: { url: spotifyUrl(ref.kind, ref.id) },
-      signal: call.signal,
-      onLog: call.onLog,
-      acceptStatus: [400, 404],
-    });
-    if (response.status !== 200) return null;
+    // oEmbed answers 400 for a URL it cannot resolve: its own spelling of "not found".
+    const response = await unlessNotFound(
+      site.json({
+        path: '/oembed',
+        query: { url: spotifyUrl(ref.kind, ref.id) },
+        signal: call.signal,
+        onLog: call.onLog,
+        acceptStatus: [400],
+      }),
+      null,
+    );
+    if (response?.status !== 200) return null;
     const body = record(response.data);
     const title = text(body.title);
     if (!title) return null;

@@ -1,10 +1,10 @@
-import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
 import type { LogEvent } from '@nexstream/core';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import type { Innertube, YTNodes } from 'youtubei.js';
 import type { EngineCallOptions, VideoCandidate, VideoEngine } from '../../engine.js';
-import { type FetchFunction, parseRetryAfter, redactUrl } from '../shared/http-client.js';
+import { type FetchFunction, redactUrl, serviceStatusError } from '../shared/http-client.js';
+import { unlessNotFound } from '../shared/not-found.js';
 import { requireIsrc, text } from '../shared/track-fields.js';
 import { type MusicSearchEntry, type MusicTextRun, mapMusicSearch } from './youtube-music-format.js';
 
@@ -332,14 +332,14 @@ export function createYoutubeMusicEngine(settings: YoutubeMusicSettings = {}): V
         } catch (error) {
           throw failed(error, 'body');
         }
-        if (response.status === 429) {
-          const retryAfterMs = parseRetryAfter(response.headers.get('retry-after') ?? undefined);
-          throw new NexStreamError(
-            NexStreamErrorCode.RateLimited,
-            `[${method}] "${shown}": 429 Too Many Requests${retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`}; YouTube Music is rate limiting us, try again later`,
-            { retryable: true, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), details },
-          );
-        }
+        const failedResponse = () => ({
+          method,
+          url: shown,
+          status: response.status,
+          headers: Object.fromEntries(response.headers),
+          text: bodyText,
+        });
+        if (response.status === 429) throw serviceStatusError(failedResponse(), { service: engineId });
         const contentType = response.headers.get('content-type') ?? '';
         if (/html/i.test(contentType) || /^\s*</.test(bodyText)) {
           const consent = consentPattern.test(bodyText) || consentPattern.test(response.url);
@@ -352,18 +352,7 @@ export function createYoutubeMusicEngine(settings: YoutubeMusicSettings = {}): V
           );
         }
         if (response.status < 200 || response.status >= 300) {
-          const statusLine = `${response.status} ${STATUS_CODES[response.status] ?? ''}`.trim();
-          const code =
-            response.status === 401
-              ? NexStreamErrorCode.Unauthorized
-              : response.status === 403
-                ? NexStreamErrorCode.Forbidden
-                : NexStreamErrorCode.Upstream;
-          throw new NexStreamError(
-            code,
-            `[${method}] "${shown}": ${statusLine}${response.status >= 500 ? '; YouTube Music failed, try again later' : ''}`,
-            { retryable: response.status >= 500, details },
-          );
+          throw serviceStatusError(failedResponse(), { service: engineId });
         }
         try {
           JSON.parse(bodyText);
@@ -435,16 +424,18 @@ export function createYoutubeMusicEngine(settings: YoutubeMusicSettings = {}): V
   ): Promise<VideoCandidate[]> {
     if (closeController.signal.aborted || call.signal?.aborted) throw aborted(call);
     const youtubei = await loadYoutubei();
-    let page: MusicSearchPage;
+    let page: MusicSearchPage | null;
     try {
       const innertube = await client(youtubei, call);
-      page = await innertube.music.search(query, { type });
+      // A 404 is "not found": a search that finds nothing is `[]`, as for every engine.
+      page = await unlessNotFound(innertube.music.search(query, { type }), null);
     } catch (error) {
       if (NexStreamError.is(error)) throw error;
       if (closeController.signal.aborted || call.signal?.aborted) throw aborted(call);
       throw shapeChanged(call.what, error);
     }
     if (call.signal?.aborted) throw aborted(call);
+    if (page === null) return [];
     try {
       return mapMusicSearch(entriesOf(page, youtubei), {
         engine: engineId,

@@ -3,6 +3,7 @@ import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import { locateProgram } from '@nexstream/core/node';
 import { execa, type ResultPromise } from 'execa';
 import type { EngineCallOptions, ExtractedMedia, VideoCandidate, VideoEngine } from '../../engine.js';
+import { unlessNotFound } from '../shared/not-found.js';
 import { requireIsrc, text } from '../shared/track-fields.js';
 import { parseYtDlpSearch, parseYtDlpVideo } from './youtube-format.js';
 
@@ -279,13 +280,11 @@ export function createYoutubeEngine(settings: YoutubeSettings = {}): VideoEngine
     foundByIsrc?: string,
   ): Promise<VideoCandidate[]> {
     const target = searchTarget(query, Math.max(1, Math.min(50, limit)));
-    try {
-      const output = await run(['-J', '--flat-playlist'], target, settings.searchTimeoutMs ?? 30_000, call);
-      return parseYtDlpSearch(output, 'youtube', foundByIsrc);
-    } catch (error) {
-      if (NexStreamError.is(error) && error.code === NexStreamErrorCode.NotFound) return [];
-      throw error;
-    }
+    const output = await unlessNotFound(
+      run(['-J', '--flat-playlist'], target, settings.searchTimeoutMs ?? 30_000, call),
+      null,
+    );
+    return output === null ? [] : parseYtDlpSearch(output, 'youtube', foundByIsrc);
   }
 
   return {
