@@ -736,6 +736,12 @@ export function createChannel(options: ChannelOptions): Channel {
     lastStats = undefined;
     schedule.clear();
     pendingEntry = resumeEntry(resumeAt);
+    if (resumeAt?.paused && pendingEntry?.kind === 'item') {
+      // Paused when the server stopped: back on the slate, and resume() continues where it was.
+      pausedAt = { itemId: pendingEntry.item.id, positionMs: pendingEntry.startMs };
+      setState('paused', 'paused');
+      pendingEntry = { kind: 'slate', reason: 'paused' };
+    }
     await spawnEncoder(false, -1);
     janitor = setInterval(() => void cleanOrphans(), options.profile.segmentDurationS * 1000);
     janitor.unref();
@@ -878,10 +884,11 @@ export function createChannel(options: ChannelOptions): Channel {
       }
       // Where to carry on after a restart: the paused position, or the item feeding the encoder.
       const resumeAt =
-        pausedAt ??
-        (active?.entry.kind === 'item'
-          ? { itemId: active.entry.item.id, positionMs: positionOf(active) }
-          : undefined);
+        state === 'paused' && pausedAt
+          ? { ...pausedAt, paused: true }
+          : active?.entry.kind === 'item'
+            ? { itemId: active.entry.item.id, positionMs: positionOf(active) }
+            : undefined;
       setState('stopping');
       generation += 1;
       if (janitor) clearInterval(janitor);

@@ -158,7 +158,15 @@ function parsePlayout(value: unknown, ids: ReadonlySet<string>): PlayoutState | 
     resumeAt.positionMs >= 0;
   return {
     onAir: playout.onAir,
-    ...(validResume ? { resumeAt: { itemId: resumeAt.itemId, positionMs: resumeAt.positionMs } } : {}),
+    ...(validResume
+      ? {
+          resumeAt: {
+            itemId: resumeAt.itemId,
+            positionMs: resumeAt.positionMs,
+            ...(resumeAt.paused === true ? { paused: true } : {}),
+          },
+        }
+      : {}),
     updatedAt: typeof playout.updatedAt === 'string' ? playout.updatedAt : new Date().toISOString(),
   };
 }

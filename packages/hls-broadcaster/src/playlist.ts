@@ -73,10 +73,11 @@ export interface PlayoutState {
   /** True from `start()` until a user's `stop()`: the channel is started again when the server starts. */
   onAir: boolean;
   /**
-   * Where a graceful shutdown left the channel: the item and the position reached in it, in milliseconds. A
-   * crash (no shutdown) leaves none; the channel then resumes at the start of the current item.
+   * Where a graceful shutdown left the channel: the item and the position reached in it, in milliseconds,
+   * and whether it was paused there (it then comes back paused, on the slate). A crash (no shutdown) leaves
+   * none; the channel then resumes at the start of the current item.
    */
-  resumeAt?: { itemId: string; positionMs: number };
+  resumeAt?: { itemId: string; positionMs: number; paused?: boolean };
   /** When this was written, ISO 8601. */
   updatedAt: string;
 }

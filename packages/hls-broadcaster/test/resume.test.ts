@@ -99,6 +99,30 @@ describe('a channel that was on air comes back after a restart (real ffmpeg)', (
     expect(await third.ready()).toEqual([]);
   });
 
+  it('comes back paused on the slate when it was paused at shutdown, and resume() continues at the paused position', async () => {
+    const clip = await sampleMedia('h264-aac-mp4', { durationS: 8, width: 320, height: 180 });
+    const first = open();
+    const channel = await first.create('main');
+    const item = await channel.ingest(createReadStream(clip), { originalName: 'one.mp4' });
+    await channel.start();
+    await nextEvent(channel, 'stats', (stats) => stats.outTimeMs > 2500);
+    await channel.pause();
+    await first.close();
+    const saved = (await document()).playout;
+    expect(saved).toMatchObject({ onAir: true, resumeAt: { itemId: item.id, paused: true } });
+
+    const second = open();
+    expect(await second.ready()).toEqual(['main']);
+    const resumed = second.get('main') as Channel;
+    expect(resumed.status()).toMatchObject({ state: 'paused', slateReason: 'paused', onAir: true });
+    const started = nextEvent(resumed, 'item-started');
+    await resumed.resume();
+    const { item: startedItem, startMs } = await started;
+    expect(startedItem.id).toBe(item.id);
+    expect(startMs).toBe(saved?.resumeAt?.positionMs);
+    expect(startMs).toBeGreaterThan(1500);
+  });
+
   it('publishes when each item appears in the stream, on the clock of its program date-time', async () => {
     const clip = await sampleMedia('h264-aac-mp4', { durationS: 3, width: 320, height: 180 });
     const broadcaster = open();
