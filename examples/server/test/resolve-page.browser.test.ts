@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
 import dns from 'node:dns';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { launchChromium, probeMedia } from '@nexstream/testkit';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -29,6 +32,41 @@ declare global {
   }
 }
 
+/** The container-level tags ffprobe reads from a file (`title`, `artist`, `album`, …). */
+async function formatTags(path: string): Promise<Record<string, string>> {
+  const { stdout } = await promisify(execFile)('ffprobe', [
+    '-v',
+    'error',
+    '-show_entries',
+    'format_tags',
+    '-of',
+    'json',
+    path,
+  ]);
+  return (JSON.parse(stdout) as { format?: { tags?: Record<string, string> } }).format?.tags ?? {};
+}
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** axe-core's serious and critical violations in the page, as readable lines. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: axePath });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<unknown> } })
+      .axe;
+    const results = (await axe.run(document, { resultTypes: ['violations'] })) as {
+      violations: Array<{ id: string; impact: string | null; nodes: Array<{ html: string }> }>;
+    };
+    return results.violations;
+  });
+  return violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map(
+      (violation) =>
+        `${violation.impact} ${violation.id}: ${violation.nodes.map((node) => node.html.slice(0, 120)).join(' | ')}`,
+    );
+}
+
 // The resolve & download page in real Chromium: the built web app served by the server in fixtures mode
 // (replayed services, real yt-dlp and ffmpeg), the edge muxer's Worker and Service Worker; and the same page
 // against a server in real mode that cannot reach any service.
@@ -53,7 +91,7 @@ describe('the resolve page in Chromium', () => {
 
   afterAll(async () => {
     for (const line of running?.logs.lines ?? []) {
-      if (line.level === 'error') console.error('[server]', JSON.stringify(line));
+      if (line.level === 'error' || line.level === 'warn') console.error('[server]', JSON.stringify(line));
     }
     await browser?.close();
     await running?.close();
@@ -269,12 +307,19 @@ describe('the resolve page in Chromium', () => {
     await page.getByLabel('Audio only').check();
     const audio = await saveDownload(page, 'item2-audio.m4a');
     expect(audio.suggested).toMatch(/\.m4a$/);
-    expect(await page.getByTestId('delivery-path').getAttribute('data-path')).toBe('direct');
+    // The M4A is the video site's own file, copied in the browser to add the track's tags.
+    expect(await page.getByTestId('delivery-path').getAttribute('data-path')).toBe('copy');
     const path = (await page.getByTestId('delivery-path').textContent()) ?? '';
-    expect(path).toContain('Downloaded as is');
+    expect(path).toContain('Copied in your browser');
     expect(path).not.toMatch(/mux|ffmpeg|joined/i);
     const probedAudio = await probeMedia(audio.path);
     expect(probedAudio.streams.map((stream) => stream.codec_name)).toEqual(['aac']);
+    expect(await formatTags(audio.path)).toMatchObject({
+      title: 'Harder, Better, Faster, Stronger',
+      artist: 'Daft Punk',
+      album: 'Discovery',
+    });
+    expect(await formatTags(video.path)).toMatchObject({ title: 'Harder, Better, Faster, Stronger' });
     await page.close();
   });
 
@@ -379,6 +424,8 @@ describe('the resolve page in Chromium', () => {
     expect(await page.getByTestId('sources').textContent()).toBe(before.sources);
     expect(await candidates.count()).toBe(before.count);
     await page.getByTestId('download-panel').waitFor();
+    // The address names no refused video: a reload gives the same match again.
+    expect(new URL(page.url()).searchParams.has('video')).toBe(false);
     await page.close();
   });
 
@@ -418,6 +465,51 @@ describe('the resolve page in Chromium', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole('button', { name: 'Hide details' }).click();
     await page.screenshot({ path: join(artifacts, 'resolve-390.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('works by keyboard alone, and axe-core finds no serious or critical violation in any state', async () => {
+    const own = await freshServer();
+    onTestFinished(() => own.close());
+    const page = await newPage();
+    await openResolve(page, own.server.url);
+    expect(await seriousViolations(page)).toEqual([]);
+    // Tab to the box, type, Enter.
+    const box = page.getByLabel('Link, ISRC or search text');
+    for (
+      let step = 0;
+      step < 20 && !(await box.evaluate((element) => element === document.activeElement));
+      step += 1
+    ) {
+      await page.keyboard.press('Tab');
+    }
+    await page.keyboard.type(fixtureSpotifyTrackLink);
+    await page.keyboard.press('Enter');
+    // Cancel is reachable while it works (Escape-free: a button in the tab order).
+    await page.getByRole('button', { name: 'Cancel' }).waitFor();
+    await waitReady(page);
+    expect(await seriousViolations(page)).toEqual([]);
+
+    // Audio only with the arrow keys, then Download with Enter.
+    await page.getByLabel('Video').focus();
+    await page.keyboard.press('ArrowRight');
+    expect(await page.getByLabel('Audio only').isChecked()).toBe(true);
+    await expect.poll(() => page.getByTestId('plan').getAttribute('data-route')).toBe('direct');
+    const downloaded = page.waitForEvent('download', { timeout: 90_000 });
+    await page.getByRole('button', { name: 'Download', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    expect((await downloaded).suggestedFilename()).toMatch(/\.m4a$/);
+    await expect
+      .poll(() => page.getByTestId('delivery-path').getAttribute('data-status'), { timeout: 60_000 })
+      .toBe('done');
+
+    // Details by keyboard: Space opens it, the technical view is there and passes axe too.
+    await page.getByRole('button', { name: 'Details', exact: true }).focus();
+    await page.keyboard.press('Space');
+    await page.getByTestId('details').waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await seriousViolations(page)).toEqual([]);
     await page.close();
   });
 

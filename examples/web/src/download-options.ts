@@ -1,4 +1,10 @@
-import type { MediaFormat, MediaSource } from '@nexstream/core';
+import type { MediaEvent } from '@nexstream/core';
+
+/** The media as the page gets it (a `media` event: formats without their origin URLs). */
+export type PageMedia = MediaEvent['media'];
+/** One format of {@link PageMedia}. */
+export type PageFormat = PageMedia['formats'][number];
+
 import { formatBytes } from './api';
 
 /** What the person wants: the picture and the sound, or the sound only. */
@@ -74,23 +80,23 @@ const labels: Record<FileType, string> = {
 };
 
 /** The video-only formats of a media (YouTube's split streams). */
-export function videoFormats(media: MediaSource): MediaFormat[] {
+export function videoFormats(media: PageMedia): PageFormat[] {
   return media.formats.filter((format) => format.videoCodec && !format.audioCodec);
 }
 
 /** The formats that carry sound (audio-only first). */
-export function audioFormats(media: MediaSource): MediaFormat[] {
+export function audioFormats(media: PageMedia): PageFormat[] {
   return media.formats.filter((format) => format.audioCodec && !format.videoCodec);
 }
 
-function list(names: string[]): string {
+function list(names: string[], joiner: 'and' | 'or' = 'and'): string {
   const unique = [...new Set(names)];
   if (unique.length <= 1) return unique[0] ?? '';
-  return `${unique.slice(0, -1).join(', ')} and ${unique.at(-1)}`;
+  return `${unique.slice(0, -1).join(', ')} ${joiner} ${unique.at(-1)}`;
 }
 
 /** The video formats a file type can hold (any, for a type that holds no video). */
-export function videoFormatsFor(media: MediaSource, type: FileType): MediaFormat[] {
+export function videoFormatsFor(media: PageMedia, type: FileType): PageFormat[] {
   return videoFormats(media).filter((format) => holds[type].video.includes(videoFamily(format.videoCodec)));
 }
 
@@ -98,7 +104,7 @@ export function videoFormatsFor(media: MediaSource, type: FileType): MediaFormat
  * The file types for `kind`, each marked available when this source has formats the type can hold, with the
  * reason in plain words when not (a WebM needs VP9/AV1 video and Opus sound; an H.264 source has neither).
  */
-export function fileTypeOptions(media: MediaSource, kind: DownloadKind): FileTypeOption[] {
+export function fileTypeOptions(media: PageMedia, kind: DownloadKind): FileTypeOption[] {
   const videos = media.formats.filter((format) => format.videoCodec);
   const audios = media.formats.filter((format) => format.audioCodec);
   const types: FileType[] = kind === 'video' ? ['mp4', 'mkv', 'webm'] : ['m4a', 'mp3'];
@@ -124,9 +130,11 @@ export function fileTypeOptions(media: MediaSource, kind: DownloadKind): FileTyp
     const name = value === 'webm' ? 'WebM' : value.toUpperCase();
     const needs = list(
       can.video.filter((family) => family !== 'other').map((family) => familyNames[family] ?? family),
+      'or',
     );
     const needsSound = list(
       can.audio.filter((family) => family !== 'other').map((family) => familyNames[family] ?? family),
+      'or',
     );
     const haveVideo = list(
       videos.map((format) => familyNames[videoFamily(format.videoCodec)] ?? 'another format'),
@@ -142,7 +150,7 @@ export function fileTypeOptions(media: MediaSource, kind: DownloadKind): FileTyp
 }
 
 /** A quality for people: `720p · 1.6 MB` or `128 kbit/s · 98 kB` (no format ids, no codec strings). */
-export function qualityLabel(format: MediaFormat, durationMs: number | undefined): string {
+export function qualityLabel(format: PageFormat, durationMs: number | undefined): string {
   const parts: string[] = [];
   if (format.videoCodec && format.height) parts.push(`${format.height}p`);
   else if (format.bitrateBps) parts.push(`${Math.round(format.bitrateBps / 1000)} kbit/s`);
@@ -155,7 +163,7 @@ export function qualityLabel(format: MediaFormat, durationMs: number | undefined
 }
 
 /** The codecs of a format for the Details view (`avc1.64001e · 640×360 · 30 fps`). */
-export function technicalLabel(format: MediaFormat): string {
+export function technicalLabel(format: PageFormat): string {
   const parts = [`format ${format.id}`, format.container];
   if (format.videoCodec) parts.push(format.videoCodec);
   if (format.audioCodec) parts.push(format.audioCodec);

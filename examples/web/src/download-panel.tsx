@@ -1,4 +1,4 @@
-import type { MediaFormat, MediaSource, TrackMetadata } from '@nexstream/core';
+import type { TrackMetadata } from '@nexstream/core';
 import { type MuxContainer, mux, type SaveMethod, saveStream } from '@nexstream/edge-muxer';
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { type ApiError, api, authHeaders, formatBytes, toApiError } from './api';
@@ -7,6 +7,8 @@ import {
   type DownloadKind,
   type FileType,
   fileTypeOptions,
+  type PageFormat,
+  type PageMedia,
   qualityLabel,
   technicalLabel,
   videoFormatsFor,
@@ -24,16 +26,19 @@ interface Plan {
   mimeType: string;
   filename: string;
   estimatedBytes: number | null;
-  video: MediaFormat | null;
-  audio: MediaFormat | null;
-  formats: MediaFormat[];
+  video: PageFormat | null;
+  audio: PageFormat | null;
+  formats: PageFormat[];
   urls: { video?: string; audio?: string; direct?: string; server: string };
 }
 
 /** Where the person wants the file put together (shown under Details). */
 type PathChoice = 'auto' | 'edge' | 'server';
-/** How the file was really made: joined in the browser, on the server, or downloaded as is. */
-type UsedPath = 'edge' | 'server' | 'direct';
+/**
+ * How the file was really made: joined in the browser (`edge`), on the server (`server`), one file copied in
+ * the browser to add the track's tags (`copy`), or downloaded as is (`direct`).
+ */
+type UsedPath = 'edge' | 'server' | 'copy' | 'direct';
 
 const saveMethods: readonly SaveMethod[] = ['service-worker', 'opfs', 'blob'];
 
@@ -57,12 +62,25 @@ function counting(
 /** Plans that re-encode or extract: the output size is not the source's, so no estimate is shown. */
 const sizeChanging = new Set(['transcode-needed', 'audio-from-progressive']);
 
+/** A direct file the browser can copy to add tags (MP4, M4A, WebM: the edge muxer's one-file input). */
+function canCopy(plan: Plan): boolean {
+  return (
+    Boolean(plan.urls.direct) &&
+    ['mp4', 'm4a', 'webm'].includes(plan.container) &&
+    typeof Worker !== 'undefined'
+  );
+}
+
 /** What will happen, in words (before the download). */
 function planWords(plan: Plan, choice: PathChoice): string {
   const joined = plan.video && plan.audio;
   if (plan.reason === 'transcode-needed') return 'The server converts the sound to MP3.';
   if (plan.reason === 'audio-from-progressive') return 'The server takes the sound out of the video.';
-  if (plan.route === 'direct' && choice !== 'server') return 'The file is downloaded as it is.';
+  if (plan.route === 'direct' && choice !== 'server') {
+    return canCopy(plan)
+      ? 'Your browser copies the file and adds the track’s title, artist, album and cover (not re-encoded).'
+      : 'The file is downloaded as it is.';
+  }
   const where =
     choice === 'server' || (choice === 'auto' && plan.route === 'server') ? 'the server' : 'your browser';
   return joined
@@ -73,6 +91,7 @@ function planWords(plan: Plan, choice: PathChoice): string {
 /** What really happened (after the download): the truth about the path used. */
 function pathWords(path: UsedPath, plan: Plan): string {
   if (path === 'direct') return 'Downloaded as is: the video site already had this file.';
+  if (path === 'copy') return 'Copied in your browser with the track’s tags added (not re-encoded).';
   if (path === 'edge') return 'Picture and sound joined in your browser (copied, not re-encoded).';
   if (plan.reason === 'transcode-needed') return 'Converted to MP3 on the server.';
   if (plan.reason === 'audio-from-progressive') return 'Sound taken out of the video on the server.';
@@ -105,7 +124,7 @@ export function DownloadPanel({
   track,
   details,
 }: {
-  media: MediaSource;
+  media: PageMedia;
   track: TrackMetadata;
   details: boolean;
 }) {
@@ -236,6 +255,32 @@ export function DownloadPanel({
     return written;
   };
 
+  const viaCopy = async (chosenPlan: Plan, signal: AbortSignal) => {
+    setUsed({ path: 'copy', plan: chosenPlan });
+    const onBytes = follow(chosenPlan.estimatedBytes);
+    let written = 0;
+    const file = mux({
+      input: { url: chosenPlan.urls.direct ?? '', headers: authHeaders() },
+      container: chosenPlan.container as MuxContainer,
+      metadata: tagsOf(track),
+      workerUrl: '/edge-muxer/worker.js',
+      libavBaseUrl: '/libav/',
+      signal,
+      onProgress: (report) => {
+        written = report.bytesOut;
+        onBytes(report.bytesIn);
+      },
+    });
+    await saveStream(file, {
+      filename: chosenPlan.filename,
+      mimeType: chosenPlan.mimeType,
+      methods: saveMethods,
+      signal,
+      onMethod: (method) => setUsed((previous) => (previous ? { ...previous, method } : previous)),
+    });
+    return written;
+  };
+
   const start = async () => {
     if (!current) return;
     const chosenPlan = current;
@@ -254,7 +299,26 @@ export function DownloadPanel({
     try {
       let bytes: number;
       if (chosenPlan.route === 'direct' && chosenPlan.urls.direct && choice !== 'server') {
-        bytes = await viaServer(chosenPlan.urls.direct, 'direct', chosenPlan, controller.signal);
+        const direct = chosenPlan.urls.direct;
+        if (canCopy(chosenPlan)) {
+          try {
+            bytes = await viaCopy(chosenPlan, controller.signal);
+          } catch (failure) {
+            const reason = toApiError(failure);
+            if (controller.signal.aborted || reason.code === 'NXS_ABORTED') throw failure;
+            // The tags are a bonus: without them the file is still the file.
+            setProgress(null);
+            bytes = await viaServer(
+              direct,
+              'direct',
+              chosenPlan,
+              controller.signal,
+              'Your browser could not add the tags, so the file has none.',
+            );
+          }
+        } else {
+          bytes = await viaServer(direct, 'direct', chosenPlan, controller.signal);
+        }
       } else if (wantsEdge && canEdge) {
         try {
           bytes = await viaEdge(chosenPlan, controller.signal);

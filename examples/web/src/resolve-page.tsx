@@ -66,7 +66,7 @@ function statusWords(state: ResolveState): string {
     case 'ready': {
       const time = state.elapsedMs !== undefined ? ` in ${(state.elapsedMs / 1000).toFixed(1)} s` : '';
       return state.settled?.via === 'registry'
-        ? `Found in the registry — verified${time}. Ready to download.`
+        ? 'Found in the registry — verified. Ready to download.'
         : `Done${time}. Ready to download.`;
     }
     case 'failed':
@@ -192,6 +192,11 @@ export function ResolvePage({ exampleLink }: { exampleLink: string | null }) {
     return stop;
   }, []);
 
+  // A refused pick keeps the previous match: the address must not keep the refused video either.
+  useEffect(() => {
+    if (state.phase === 'ready' && state.input) writeAddress(state.input, state.pick);
+  }, [state.phase, state.input, state.pick]);
+
   const logCount = state.logs.length;
   useEffect(() => {
     if (details && logCount > 0) logEnd.current?.scrollIntoView({ block: 'nearest' });
@@ -308,23 +313,23 @@ export function ResolvePage({ exampleLink }: { exampleLink: string | null }) {
                 ♪
               </div>
             )}
-            <div className="resolve-track-text">
+            <div className="resolve-track-head">
               <h2>{track.title}</h2>
               <p className="artists">{track.artists.join(', ')}</p>
-              <dl>
-                <dt>Album</dt>
-                <dd data-testid="album">{track.album ?? '–'}</dd>
-                <dt>Length</dt>
-                <dd>{formatDuration(track.durationMs)}</dd>
-                <dt>ISRC</dt>
-                <dd data-testid="isrc">
-                  {track.isrc ?? '–'}{' '}
-                  {track.isrc && state.isrcVerified && <span className="badge ok">confirmed</span>}
-                </dd>
-                <dt>Found on</dt>
-                <dd data-testid="sources">{[...new Set(state.sources.map(serviceName))].join(', ')}</dd>
-              </dl>
             </div>
+            <dl>
+              <dt>Album</dt>
+              <dd data-testid="album">{track.album ?? '–'}</dd>
+              <dt>Length</dt>
+              <dd>{formatDuration(track.durationMs)}</dd>
+              <dt>ISRC</dt>
+              <dd data-testid="isrc">
+                {track.isrc ?? '–'}{' '}
+                {track.isrc && state.isrcVerified && <span className="badge ok">confirmed</span>}
+              </dd>
+              <dt>Found on</dt>
+              <dd data-testid="sources">{[...new Set(state.sources.map(serviceName))].join(', ')}</dd>
+            </dl>
           </article>
         )}
 

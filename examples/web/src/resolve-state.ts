@@ -2,12 +2,12 @@ import type {
   CandidateEvent,
   LogEvent,
   MatchGrade,
-  MediaSource,
   NexStreamEvent,
   SettledEvent,
   TrackMetadata,
 } from '@nexstream/core';
 import type { ApiError } from './api';
+import type { PageMedia } from './download-options';
 
 /**
  * Where a resolution is, as the page shows it:
@@ -36,7 +36,7 @@ export interface ResolveState {
   isrcVerified: boolean;
   candidates: CandidateEvent[];
   settled?: SettledEvent;
-  media?: MediaSource;
+  media?: PageMedia;
   /** Services (plain names) and what they did, in the order they were heard from. */
   services: Array<{ name: string; state: ServiceState }>;
   /** The race's current step (`tier N` progress events): 0 catalogues, 1 video search, 2 smarter search. */
@@ -49,7 +49,7 @@ export interface ResolveState {
   pickError?: ApiError;
   elapsedMs?: number;
   /** The match before a pick, restored when the pick fails. */
-  previous?: { settled?: SettledEvent; media?: MediaSource; elapsedMs?: number };
+  previous?: { settled?: SettledEvent; media?: PageMedia; elapsedMs?: number };
 }
 
 export const initialResolveState: ResolveState = {
