@@ -7,7 +7,8 @@ import {
   useReplayServer,
 } from '../../../test/http-engine-harness.js';
 import type { CollectionLookupResult, MetadataResult } from '../../engine.js';
-import { createDeezerEngine, deezerAdvancedQuery } from './deezer-engine.js';
+import { createDeezerEngine } from './deezer-engine.js';
+import { deezerAdvancedQuery } from './deezer-mapping.js';
 
 const fixture = (name: string) => readFixture(new URL(`../../__fixtures__/deezer/${name}`, import.meta.url));
 

@@ -7,7 +7,8 @@ import {
   useReplayServer,
 } from '../../../test/http-engine-harness.js';
 import type { CollectionLookupResult, MetadataResult } from '../../engine.js';
-import { createItunesEngine, itunesArtwork } from './itunes-engine.js';
+import { createItunesEngine } from './itunes-engine.js';
+import { itunesArtwork } from './itunes-mapping.js';
 
 const fixture = (name: string) => readFixture(new URL(`../../__fixtures__/itunes/${name}`, import.meta.url));
 

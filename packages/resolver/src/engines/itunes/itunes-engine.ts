@@ -1,19 +1,10 @@
-import type { CoverArt, TrackMetadata } from '@nexstream/core';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import type { CollectionLookupResult, LookupResult, MetadataEngine, MetadataResult } from '../../engine.js';
 import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
 import { unlessNotFound } from '../shared/not-found.js';
 import { serviceRateLimits } from '../shared/rate-limiter.js';
-import {
-  idString,
-  isoDate,
-  list,
-  positiveMs,
-  record,
-  text,
-  uniqueNames,
-  unsupportedLookup,
-} from '../shared/track-fields.js';
+import { list, record, text, uniqueNames, unsupportedLookup } from '../shared/track-fields.js';
+import { itunesCoverArt, mapItunesTrack } from './itunes-mapping.js';
 
 /** Settings for {@link createItunesEngine}. The iTunes Search API needs no key. */
 export interface ItunesSettings extends HttpEngineSettings {
@@ -26,51 +17,6 @@ export interface ItunesSettings extends HttpEngineSettings {
    * matching the "about 20 calls per minute" window.
    */
   throttlePauseMs?: number;
-}
-
-/**
- * Rewrites an iTunes artwork URL (`…/100x100bb.jpg`) to another square size, a widely used convention.
- */
-export function itunesArtwork(url: string, size: number): string {
-  return url.replace(/\/\d+x\d+(bb|cc|sr)?(\.\w+)$/, `/${size}x${size}$1$2`);
-}
-
-function coverArt(item: Record<string, unknown>): CoverArt | undefined {
-  const source = text(item.artworkUrl100) ?? text(item.artworkUrl60);
-  if (!source) return undefined;
-  return {
-    small: itunesArtwork(source, 100),
-    medium: itunesArtwork(source, 600),
-    large: itunesArtwork(source, 1000),
-  };
-}
-
-/**
- * Maps an iTunes `wrapperType:"track"` result. iTunes never returns an ISRC, so results are never
- * authoritative: they are fuzzy metadata and artwork.
- */
-export function mapItunesTrack(value: unknown): MetadataResult | undefined {
-  const item = record(value);
-  if (item.wrapperType !== 'track' || (item.kind !== undefined && item.kind !== 'song')) return undefined;
-  const id = idString(item.trackId);
-  const title = text(item.trackName);
-  if (!id || !title) return undefined;
-  const track: TrackMetadata = { title, artists: uniqueNames([text(item.artistName)]), ids: { apple: id } };
-  const album = text(item.collectionName);
-  if (album) track.album = album;
-  const durationMs = positiveMs(item.trackTimeMillis);
-  if (durationMs) track.durationMs = durationMs;
-  const art = coverArt(item);
-  if (art) track.coverArt = art;
-  const releaseDate = isoDate(item.releaseDate);
-  if (releaseDate) track.releaseDate = releaseDate;
-  if (item.trackExplicitness === 'explicit') track.explicit = true;
-  else if (item.trackExplicitness === 'notExplicit' || item.trackExplicitness === 'cleaned')
-    track.explicit = false;
-  const result: MetadataResult = { engine: 'itunes', track, isrcAuthoritative: false };
-  const url = text(item.trackViewUrl);
-  if (url) result.url = url;
-  return result;
 }
 
 /**
@@ -162,7 +108,7 @@ export function createItunesEngine(settings: ItunesSettings = {}): MetadataEngin
         ids: { apple: ref.id },
         tracks,
       };
-      const art = coverArt(head);
+      const art = itunesCoverArt(head);
       if (art) result.coverArt = art;
       const url = text(head.collectionViewUrl) ?? text(head.artistLinkUrl);
       if (url) result.url = url;

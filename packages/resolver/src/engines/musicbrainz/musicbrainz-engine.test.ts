@@ -8,12 +8,12 @@ import {
 } from '../../../test/http-engine-harness.js';
 import type { MetadataResult } from '../../engine.js';
 import { checkIsrcAuthority } from '../../verification.js';
+import { createMusicBrainzEngine } from './musicbrainz-engine.js';
 import {
-  createMusicBrainzEngine,
   mapMusicBrainzRecording,
   musicBrainzRecordingQuery,
   musicBrainzTitle,
-} from './musicbrainz-engine.js';
+} from './musicbrainz-mapping.js';
 
 const fixture = (name: string) =>
   readFixture(new URL(`../../__fixtures__/musicbrainz/${name}`, import.meta.url));

@@ -1,21 +1,20 @@
-import type { Platform, PlatformIds, TrackMetadata } from '@nexstream/core';
-import { parseIsrc } from '@nexstream/core';
 import type { EngineCallOptions, LookupResult, MetadataEngine, MetadataResult } from '../../engine.js';
 import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
 import { unlessNotFound } from '../shared/not-found.js';
 import { serviceRateLimits } from '../shared/rate-limiter.js';
 import {
   credential,
-  isoDate,
-  list,
   missingCredentials,
   record,
   requireIsrc,
-  secondsToMs,
   text,
-  uniqueNames,
   unsupportedLookup,
 } from '../shared/track-fields.js';
+import {
+  mapSoundchartsIdentifiers,
+  mapSoundchartsSong,
+  soundchartsPlatformCodes,
+} from './soundcharts-mapping.js';
 
 /** Settings for {@link createSoundchartsEngine}. */
 export interface SoundchartsSettings extends HttpEngineSettings {
@@ -34,14 +33,6 @@ export interface SoundchartsSettings extends HttpEngineSettings {
   fetchIdentifiers?: boolean;
 }
 
-/** Soundcharts' platform codes for the platforms NexStream knows. */
-const platformCodes: Record<Platform, string> = {
-  spotify: 'spotify',
-  deezer: 'deezer',
-  apple: 'apple-music',
-  youtube: 'youtube',
-};
-
 /** True when Soundcharts credentials are configured (options or env). */
 export function hasSoundchartsCredentials(
   settings: Pick<SoundchartsSettings, 'appId' | 'apiKey' | 'env'> = {},
@@ -51,49 +42,6 @@ export function hasSoundchartsCredentials(
     credential(settings.appId, env, 'SOUNDCHARTS_APP_ID') !== undefined &&
     credential(settings.apiKey, env, 'SOUNDCHARTS_API_KEY') !== undefined
   );
-}
-
-/** Maps a Soundcharts song envelope (`{type:"song", object:{…}}`) to a result; its ISRC is authoritative. */
-export function mapSoundchartsSong(value: unknown): MetadataResult | undefined {
-  const song = record(record(value).object);
-  const title = text(song.name);
-  if (!title) return undefined;
-  const isrcField = song.isrc;
-  const isrc = parseIsrc(typeof isrcField === 'string' ? isrcField : record(isrcField).value);
-  const artists = uniqueNames(list(song.artists).map((artist) => text(record(artist).name)));
-  const track: TrackMetadata = {
-    title,
-    artists: artists.length > 0 ? artists : uniqueNames([text(song.creditName)]),
-    ids: {},
-  };
-  // The schema does not state the unit; observed values (189 for a ~3 min song) are seconds.
-  const durationMs = secondsToMs(song.duration);
-  if (durationMs) track.durationMs = durationMs;
-  if (isrc) track.isrc = isrc;
-  const image = text(song.imageUrl);
-  if (image) track.coverArt = { medium: image };
-  const releaseDate = isoDate(song.releaseDate);
-  if (releaseDate) track.releaseDate = releaseDate;
-  if (typeof song.explicit === 'boolean') track.explicit = song.explicit;
-  const result: MetadataResult = { engine: 'soundcharts', track, isrcAuthoritative: isrc !== undefined };
-  const url = text(song.appUrl);
-  if (url) result.url = url;
-  return result;
-}
-
-/** Maps `/song/{uuid}/identifiers` items to platform ids (the default identifier per platform). */
-export function mapSoundchartsIdentifiers(value: unknown): PlatformIds {
-  const ids: PlatformIds = {};
-  const byCode = new Map(
-    Object.entries(platformCodes).map(([platform, code]) => [code, platform as Platform]),
-  );
-  for (const item of list(record(value).items).map(record)) {
-    const platform = byCode.get(text(item.platformCode) ?? '');
-    const identifier = text(item.identifier);
-    if (!platform || !identifier) continue;
-    if (ids[platform] === undefined || item.default === true) ids[platform] = identifier;
-  }
-  return ids;
 }
 
 /**
@@ -164,7 +112,7 @@ export function createSoundchartsEngine(settings: SoundchartsSettings = {}): Met
     },
     async doLookup({ ref, signal, onLog }): Promise<LookupResult | null> {
       if (ref.kind !== 'track') throw unsupportedLookup('soundcharts', `${ref.kind}s`);
-      const code = platformCodes[ref.platform];
+      const code = soundchartsPlatformCodes[ref.platform];
       const result = await song(`/api/${version}/song/by-platform/${code}/${encodeURIComponent(ref.id)}`, {
         signal,
         onLog,

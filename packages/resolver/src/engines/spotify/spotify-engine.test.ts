@@ -13,7 +13,8 @@ import type {
   MetadataResult,
   TrackLookupResult,
 } from '../../engine.js';
-import { createSpotifyEngine, mapSpotifyApiTrack } from './spotify-engine.js';
+import { createSpotifyEngine } from './spotify-engine.js';
+import { mapSpotifyApiTrack } from './spotify-mapping.js';
 
 const fixture = (name: string) => readFixture(new URL(`../../__fixtures__/spotify/${name}`, import.meta.url));
 const page = (name: string) =>

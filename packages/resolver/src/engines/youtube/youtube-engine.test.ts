@@ -7,7 +7,8 @@ import {
 } from '@nexstream/testkit';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventually, rejectionOf, useReplayServer } from '../../../test/http-engine-harness.js';
-import { createYoutubeEngine, defaultYoutubeExtractors, ytDlpError } from './youtube-engine.js';
+import { createYoutubeEngine, defaultYoutubeExtractors } from './youtube-engine.js';
+import { ytDlpError } from './youtube-errors.js';
 
 // The real Debian yt-dlp against the testkit media origin: its generic extractor reads direct files and DASH
 // manifests, so the process handling, the JSON mapping, separate video/audio formats and expiry run for real.

@@ -5,6 +5,7 @@ import { execa, type ResultPromise } from 'execa';
 import type { EngineCallOptions, ExtractedMedia, VideoCandidate, VideoEngine } from '../../engine.js';
 import { unlessNotFound } from '../shared/not-found.js';
 import { requireIsrc, text } from '../shared/track-fields.js';
+import { stderrTailLines, ytDlpError } from './youtube-errors.js';
 import { parseYtDlpSearch, parseYtDlpVideo } from './youtube-format.js';
 
 /** Settings for {@link createYoutubeEngine}. */
@@ -57,8 +58,6 @@ export interface YoutubeSettings {
  */
 export const defaultYoutubeExtractors: readonly string[] = Object.freeze(['youtube', 'youtube:search']);
 
-const stderrTailLines = 12;
-
 const loopbackHosts = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /** The stand-in watch page for `id`, checked: a valid video id, and an http(s) URL on loopback. */
@@ -104,62 +103,6 @@ function levelOf(line: string): LogLevel {
   if (line.startsWith('ERROR:')) return 'error';
   if (line.startsWith('WARNING:')) return 'warn';
   return 'debug';
-}
-
-/**
- * Turns a failed yt-dlp run into a NexStreamError: "Video unavailable", private or removed videos and HTTP
- * 404 are `NXS_NOT_FOUND`; "Unsupported URL" is `NXS_INVALID_INPUT`; a name that does not resolve or a
- * refused connection is `NXS_UNREACHABLE`; everything else is
- * `NXS_PROCESS_FAILED` with the last stderr lines (retryable for HTTP 403/429/5xx and network errors).
- */
-export function ytDlpError(stderr: string, exitCode: number | undefined, target: string): NexStreamError {
-  const lines = stderr.split('\n').filter((line) => line.trim() !== '');
-  const tail = lines.slice(-stderrTailLines).join('\n');
-  const errorLine =
-    [...lines].reverse().find((line) => line.startsWith('ERROR:')) ?? lines[lines.length - 1] ?? '';
-  const details = { exitCode, stderrTail: tail };
-  if (
-    /Video unavailable|This video (is private|has been removed|is no longer available)|HTTP Error 404|does not exist/i.test(
-      errorLine,
-    )
-  ) {
-    return new NexStreamError(
-      NexStreamErrorCode.NotFound,
-      `yt-dlp: ${target} is not available: ${errorLine}`,
-      {
-        retryable: false,
-        details,
-      },
-    );
-  }
-  if (/Unsupported URL|No suitable extractor/i.test(errorLine)) {
-    return new NexStreamError(NexStreamErrorCode.InvalidInput, `yt-dlp cannot read ${target}: ${errorLine}`, {
-      retryable: false,
-      details,
-    });
-  }
-  if (
-    /Temporary failure in name resolution|Name or service not known|nodename nor servname|No address associated with hostname|getaddrinfo failed|Connection refused|Network is unreachable|No route to host/i.test(
-      errorLine,
-    )
-  ) {
-    return new NexStreamError(
-      NexStreamErrorCode.Unreachable,
-      `yt-dlp cannot reach ${target}: ${errorLine}; check the server's internet access, DNS, firewall or proxy`,
-      { retryable: true, details },
-    );
-  }
-  const retryable = /HTTP Error (403|429|5\d\d)|timed out|Temporary failure|Connection (refused|reset)/i.test(
-    tail,
-  );
-  const hint = /HTTP Error 403|Sign in to confirm/i.test(tail)
-    ? ' (YouTube refused: update yt-dlp, install yt-dlp-ejs and a JS runtime such as deno, or pass cookies)'
-    : '';
-  return new NexStreamError(
-    NexStreamErrorCode.ProcessFailed,
-    `yt-dlp failed on ${target} (exit ${exitCode ?? 'unknown'})${hint}:\n${tail}`,
-    { retryable, details },
-  );
 }
 
 /**
