@@ -411,12 +411,13 @@ describe('the resolve page in Chromium', () => {
       .getByRole('button', { name: /^Use this one/ })
       .first()
       .click();
-    // The fixture videos are not YouTube videos, which the server refuses to pin: the page says so and keeps
-    // the match and everything it knew.
+    // The added candidate's id (12 characters) is not a YouTube video id, so the server refuses the pick (a JSON 400
+    // before the stream opens): the page says so, keeps the match and everything it knew.
     const error = page.getByTestId('error');
     await expect
       .poll(() => error.textContent(), { timeout: 30_000 })
       .toContain('Could not switch to that video');
+    expect(await error.textContent()).toContain('can only switch to a YouTube video');
     expect(await error.getByRole('button', { name: 'Try again' }).count()).toBe(0);
     await waitReady(page);
     expect(await page.getByTestId('album').textContent()).toBe(before.album);
@@ -424,6 +425,7 @@ describe('the resolve page in Chromium', () => {
     expect(await page.getByTestId('sources').textContent()).toBe(before.sources);
     expect(await candidates.count()).toBe(before.count);
     await page.getByTestId('download-panel').waitFor();
+    await page.screenshot({ path: join(artifacts, 'pick-refused-1280.png'), fullPage: true });
     // The address names no refused video: a reload gives the same match again.
     expect(new URL(page.url()).searchParams.has('video')).toBe(false);
     await page.close();

@@ -53,6 +53,13 @@ async function refusal(url: string): Promise<ApiError | undefined> {
   }
 }
 
+/** A pick the server refused (the override must be a YouTube video). */
+const pickRefused = {
+  what: 'The server can only switch to a YouTube video, and it did not accept this one.',
+  todo: 'Keep the match above, or paste the YouTube link of the video you want into the box.',
+  retry: false,
+};
+
 /** The status line: where the resolution is, in words. */
 function statusWords(state: ResolveState): string {
   switch (state.phase) {
@@ -357,6 +364,7 @@ export function ResolvePage({ exampleLink }: { exampleLink: string | null }) {
           <ErrorMessage
             error={state.pickError}
             title="Could not switch to that video; the match above is kept."
+            {...(state.pickError.code === 'NXS_INVALID_INPUT' ? { explanation: pickRefused } : {})}
           />
         )}
 
