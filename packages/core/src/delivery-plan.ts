@@ -318,7 +318,10 @@ function byId(media: PublicMediaSource, id: string): PublicMediaFormat {
   return format;
 }
 
-function best(formats: PublicMediaFormat[], key: (format: PublicMediaFormat) => number[]): PublicMediaFormat | undefined {
+function best(
+  formats: PublicMediaFormat[],
+  key: (format: PublicMediaFormat) => number[],
+): PublicMediaFormat | undefined {
   let winner: PublicMediaFormat | undefined;
   let winnerKey: number[] = [];
   for (const format of formats) {

@@ -34,6 +34,15 @@ export function meetsGrade(grade: MatchGrade, minimum: MatchGrade): boolean {
  */
 export const verifiedDurationToleranceMs = 2000;
 
+/**
+ * Whether two durations agree closely enough for a verified or exact match (within
+ * {@link verifiedDurationToleranceMs}): the one duration rule of the scorer, the race's ISRC authority check,
+ * the verification step and the registry's write check.
+ */
+export function durationsAgree(aMs: number, bMs: number): boolean {
+  return Math.abs(aMs - bMs) <= verifiedDurationToleranceMs;
+}
+
 /** Track metadata learned from one engine; the first one arrives before the race settles. */
 export interface MetadataEvent {
   type: 'metadata';

@@ -28,6 +28,7 @@ export {
 export {
   type CandidateEvent,
   type DoneEvent,
+  durationsAgree,
   type ErrorEvent,
   gradeRank,
   isNexStreamEvent,

@@ -1,4 +1,5 @@
 import {
+  durationsAgree,
   type MediaFormat,
   type MediaSource,
   NexStreamError,
@@ -221,7 +222,7 @@ export function matchProblems(input: VerifiedMatchInput): string[] {
       track !== null &&
       typeof track === 'object' &&
       isDuration(track.durationMs) &&
-      Math.abs(track.durationMs - media.durationMs) > verifiedDurationToleranceMs
+      !durationsAgree(track.durationMs, media.durationMs)
     ) {
       problems.push(
         `the video lasts ${media.durationMs} ms and the track ${track.durationMs} ms: more than ${verifiedDurationToleranceMs} ms apart`,

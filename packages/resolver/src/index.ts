@@ -33,15 +33,17 @@ export {
 } from './match-scorer.js';
 export type { FormatOrigin, MediaHandle } from './media-handles.js';
 export { defaultRaceTimings, type EngineFailure, type RaceTimings } from './race.js';
+export type {
+  Resolution,
+  ResolutionRequest,
+  ResolutionSession,
+  ResolutionVerification,
+} from './resolution.js';
 export type { EventSession } from './resolution-session.js';
 export {
   createResolver,
   defaultSourceEngines,
   parseOverride,
-  type Resolution,
-  type ResolutionRequest,
-  type ResolutionSession,
-  type ResolutionVerification,
   type ResolveOptions,
   type Resolver,
   type ResolverOptions,

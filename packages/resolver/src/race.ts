@@ -1,4 +1,5 @@
 import {
+  type CandidateEvent,
   gradeRank,
   type LogEvent,
   type MatchGrade,
@@ -132,8 +133,11 @@ export interface RaceInput {
   known?: MetadataResult;
 }
 
-/** What the race needs from the resolver. */
-export interface RaceContext {
+/**
+ * What the race needs from the resolver. `Shortcut` is what {@link RaceContext.onAuthority} can find for an
+ * authoritative ISRC (the resolver's registry entry), handed back typed in the `shortcut` outcome.
+ */
+export interface RaceContext<Shortcut = never> {
   engines: RaceEngines;
   timings: RaceTimings;
   input: RaceInput;
@@ -145,14 +149,14 @@ export interface RaceContext {
   /** Which metadata engines hold a platform's own catalogue (the source of a link's metadata). */
   sourceEngines: Readonly<Record<Platform, readonly string[]>>;
   scoreOptions?: ScoreOptions;
-  /** Called once when an authoritative ISRC becomes known: a registry hit ends the race early. */
-  onAuthority?(authority: IsrcAuthority): Promise<unknown>;
+  /** Called once when an authoritative ISRC becomes known: what it finds (a registry hit) ends the race early. */
+  onAuthority?(authority: IsrcAuthority): Promise<Shortcut | undefined>;
   /** Search results per video search. Default 10. */
   searchLimit?: number;
 }
 
-/** How the race ended. */
-export type RaceOutcome =
+/** How the race ended: settled on a candidate, or cut short by what `onAuthority` found. */
+export type RaceOutcome<Shortcut = never> =
   | {
       kind: 'settled';
       track: TrackMetadata;
@@ -163,18 +167,49 @@ export type RaceOutcome =
     }
   | {
       kind: 'shortcut';
-      /** What `onAuthority` returned (a registry entry). */
-      value: unknown;
+      /** What `onAuthority` found (the resolver's registry entry). */
+      value: Shortcut;
       track: TrackMetadata;
       authority: IsrcAuthority;
     };
 
 /** A running race: its outcome, and a way to wait until every engine call it started has ended. */
-export interface RaceRun {
+export interface RaceRun<Shortcut = never> {
   /** How the race ended; rejects with the race's error. */
-  outcome: Promise<RaceOutcome>;
+  outcome: Promise<RaceOutcome<Shortcut>>;
   /** Resolves when every engine call the race started has ended (they are aborted when the race ends). */
   drained(): Promise<void>;
+}
+
+/**
+ * The `candidate` event of a scored candidate (the race's and an override's): the public facts of the video,
+ * the score with its parts, the race's grade, and why — "kept" (settles), "held" (waits for the grace
+ * period), or nothing for a rejected one.
+ */
+export function candidateEvent(entry: ScoredCandidate, engine?: string, note?: string): CandidateEvent {
+  const candidate: CandidateEvent['candidate'] = {
+    mediaId: entry.candidate.mediaId,
+    title: entry.candidate.title,
+    url: entry.candidate.url,
+  };
+  if (entry.candidate.channel) candidate.channel = entry.candidate.channel;
+  if (entry.candidate.durationMs !== undefined) candidate.durationMs = entry.candidate.durationMs;
+  const kept = entry.grade === 'rejected' ? '' : meetsGrade(entry.grade, 'strong') ? 'kept: ' : 'held: ';
+  const downgraded =
+    entry.grade !== entry.score.grade
+      ? `; no authoritative ISRC, so ${entry.grade}, not ${entry.score.grade}`
+      : '';
+  return {
+    type: 'candidate',
+    engine: engine ?? entry.foundBy[entry.foundBy.length - 1] ?? entry.candidate.engine,
+    candidate,
+    score: entry.score.score,
+    parts: entry.score.parts,
+    grade: entry.grade,
+    reason: note
+      ? `${note}; ${entry.score.reasons.join('; ')}`
+      : `${kept}${entry.score.reasons.join('; ')}${downgraded}`,
+  };
 }
 
 function better(a: ScoredCandidate, b: ScoredCandidate | undefined): boolean {
@@ -224,7 +259,7 @@ function describes(reference: TrackMetadata, result: MetadataResult): number {
  * @throws NexStreamError `NXS_NO_MATCH` (best rejected candidates and engine failures in `details`), the
  * shared code of the failures when every engine call failed, `NXS_ABORTED` when the session's signal aborts.
  */
-export function runRace(context: RaceContext): RaceRun {
+export function runRace<Shortcut = never>(context: RaceContext<Shortcut>): RaceRun<Shortcut> {
   const { engines, timings, input, emit } = context;
   const now = () => performance.now();
   const raceController = new AbortController();
@@ -247,9 +282,9 @@ export function runRace(context: RaceContext): RaceRun {
   let sourcePending = 0;
   let finished = false;
   let best: ScoredCandidate | undefined;
-  let settle!: (outcome: RaceOutcome) => void;
+  let settle!: (outcome: RaceOutcome<Shortcut>) => void;
   let fail!: (error: unknown) => void;
-  const outcome = new Promise<RaceOutcome>((resolve, reject) => {
+  const outcome = new Promise<RaceOutcome<Shortcut>>((resolve, reject) => {
     settle = resolve;
     fail = reject;
   });
@@ -265,7 +300,7 @@ export function runRace(context: RaceContext): RaceRun {
     return Promise.allSettled([...running]).then(() => undefined);
   }
 
-  function finish(result: { outcome: RaceOutcome } | { error: unknown }): void {
+  function finish(result: { outcome: RaceOutcome<Shortcut> } | { error: unknown }): void {
     if (finished) return;
     finished = true;
     for (const timer of timers) clearTimeout(timer);
@@ -407,7 +442,7 @@ export function runRace(context: RaceContext): RaceRun {
         0,
         () => context.onAuthority!(found),
         (value) => {
-          if (value !== undefined && value !== null) {
+          if (value !== undefined) {
             finish({ outcome: { kind: 'shortcut', value, track: track!, authority: found } });
           }
         },
@@ -428,26 +463,7 @@ export function runRace(context: RaceContext): RaceRun {
   }
 
   function report(entry: ScoredCandidate): void {
-    const engine = entry.foundBy[entry.foundBy.length - 1] ?? entry.candidate.engine;
-    const candidate: {
-      mediaId: string;
-      title: string;
-      url: string;
-      channel?: string;
-      durationMs?: number;
-    } = { mediaId: entry.candidate.mediaId, title: entry.candidate.title, url: entry.candidate.url };
-    if (entry.candidate.channel) candidate.channel = entry.candidate.channel;
-    if (entry.candidate.durationMs !== undefined) candidate.durationMs = entry.candidate.durationMs;
-    const kept = entry.grade === 'rejected' ? '' : meetsGrade(entry.grade, 'strong') ? 'kept: ' : 'held: ';
-    emit({
-      type: 'candidate',
-      engine,
-      candidate,
-      score: entry.score.score,
-      parts: entry.score.parts,
-      grade: entry.grade,
-      reason: `${kept}${entry.score.reasons.join('; ')}${entry.grade !== entry.score.grade ? `; no authoritative ISRC, so ${entry.grade}, not ${entry.score.grade}` : ''}`,
-    });
+    emit(candidateEvent(entry));
   }
 
   function consider(entry: ScoredCandidate): void {
@@ -813,7 +829,7 @@ export function runRace(context: RaceContext): RaceRun {
         'info',
         `settled on ${best.candidate.mediaId} (${best.grade}, ${best.score.score}) after ${Math.round(nowMs - context.startedAt)} ms`,
       );
-      const outcome: Extract<RaceOutcome, { kind: 'settled' }> = {
+      const outcome: Extract<RaceOutcome<Shortcut>, { kind: 'settled' }> = {
         kind: 'settled',
         track,
         winner: best,

@@ -1,25 +1,17 @@
 import {
   type LogEvent,
-  type MatchGrade,
   type MediaSource,
   NexStreamError,
   NexStreamErrorCode,
   type NexStreamEvent,
   type Platform,
-  type PublicMediaSource,
   parseInput,
   type TrackMetadata,
   type TrackRef,
   toNexStreamError,
   toPublicMedia,
 } from '@nexstream/core';
-import type {
-  Registry,
-  RegistryEntry,
-  RegistryKey,
-  VerificationMethod,
-  VerifiedMatch,
-} from '@nexstream/registry';
+import type { Registry, RegistryEntry } from '@nexstream/registry';
 import { youtubeVideoId } from '@nexstream/registry/verification';
 import type {
   Engine,
@@ -37,9 +29,10 @@ import {
   type LinkRefresher,
   type RefreshOptions,
 } from './link-refresher.js';
-import { type CandidateScore, type ScoreOptions, scoreCandidate } from './match-scorer.js';
+import { type ScoreOptions, scoreCandidate } from './match-scorer.js';
 import { createMediaHandles, type MediaHandle } from './media-handles.js';
 import {
+  candidateEvent,
   defaultRaceTimings,
   type EngineFailure,
   type RaceEngines,
@@ -48,7 +41,8 @@ import {
   runRace,
   type ScoredCandidate,
 } from './race.js';
-import { createEventSession, type EventSession } from './resolution-session.js';
+import type { Resolution, ResolutionRequest, ResolutionRunner, ResolutionSession } from './resolution.js';
+import { createEventSession } from './resolution-session.js';
 import { createSeeder, type SeedOptions, type SeedSession } from './seeder.js';
 import {
   buildVerifiedMatch,
@@ -113,47 +107,6 @@ export interface ResolveOptions {
   override?: string;
 }
 
-/** The verification behind a stored match. */
-export interface ResolutionVerification {
-  method: VerificationMethod;
-  /** The authoritative ISRC. */
-  isrc: string;
-  /** The engine that gave it. */
-  isrcSource: string;
-}
-
-/** The final result of a resolution. */
-export interface Resolution {
-  track: TrackMetadata;
-  /**
-   * The media with its formats (empty when extraction was skipped, as the seeder does), without origin URLs
-   * or headers: safe to send to clients. Where the bytes are is the server's business:
-   * {@link Resolver.media} gives the handle the tunnel reads.
-   */
-  media: PublicMediaSource;
-  mediaId: string;
-  grade: MatchGrade;
-  via: 'registry' | 'race' | 'override';
-  /** The winning candidate and its score (absent for registry hits). */
-  candidate?: VideoCandidate;
-  score?: CandidateScore;
-  /** Present when the match is ISRC-verified. */
-  verification?: ResolutionVerification;
-  /** The registry's verified match, when one was built. */
-  verifiedMatch?: VerifiedMatch;
-  /** True when this resolution wrote the match to the registry. */
-  written: boolean;
-  /** Engine calls that failed on the way (the race went on without them). */
-  failures: EngineFailure[];
-  /** Milliseconds from the start to the `settled` event. */
-  settledMs: number;
-  /** Milliseconds from the start to the end. */
-  elapsedMs: number;
-}
-
-/** A resolution in progress: an async iterable of core's events and a promise of the {@link Resolution}. */
-export type ResolutionSession = EventSession<NexStreamEvent, Resolution>;
-
 /** The resolver: races engines, remembers verified matches, refreshes links, seeds in bulk. */
 export interface Resolver {
   /**
@@ -183,24 +136,6 @@ export interface Resolver {
   /** Stops the refresher and aborts refreshes in flight. The engines and the registry stay open (they are yours). */
   close(): Promise<void>;
 }
-
-/** What the resolver runs for one request (also used by the seeder). */
-export interface ResolutionRequest {
-  input: RaceInput;
-  /** The registry key of the input, when it has one. */
-  registryKey?: RegistryKey;
-  override?: string;
-  /** Extract the winner's formats (yt-dlp `-J`). Default true. */
-  extract?: boolean;
-  /** Write a verified match to the registry. Default: the resolver's `writeVerified`. */
-  write?: boolean;
-}
-
-/** Internal: runs one request and reports through `emit`. */
-export type ResolutionRunner = (
-  request: ResolutionRequest,
-  context: { emit(event: NexStreamEvent): void; signal: AbortSignal; startedAt: number },
-) => Promise<Resolution>;
 
 function enginesOf(engines: ResolverOptions['engines']): RaceEngines {
   const list: readonly Engine[] = Array.isArray(engines)
@@ -651,22 +586,9 @@ export function createResolver(options: ResolverOptions): Resolver {
     );
     const grade = raceGrade(score, metadata?.authority);
     const winner: ScoredCandidate = { candidate: extracted.candidate, foundBy: ['override'], score, grade };
-    const candidate = {
-      mediaId: extracted.candidate.mediaId,
-      title: extracted.candidate.title,
-      url: extracted.candidate.url,
-      ...(extracted.candidate.channel ? { channel: extracted.candidate.channel } : {}),
-      ...(extracted.candidate.durationMs === undefined ? {} : { durationMs: extracted.candidate.durationMs }),
-    };
-    context.emit({
-      type: 'candidate',
-      engine: 'override',
-      candidate,
-      score: score.score,
-      parts: score.parts,
-      grade,
-      reason: `named by the caller (override), used whatever its score; ${score.reasons.join('; ')}`,
-    });
+    context.emit(
+      candidateEvent(winner, 'override', 'named by the caller (override), used whatever its score'),
+    );
     if (grade === 'rejected') {
       context.emit({
         type: 'log',
@@ -704,7 +626,7 @@ export function createResolver(options: ResolverOptions): Resolver {
     }
     if (request.override) return runOverride({ ...request, override: request.override }, context);
 
-    const race = runRace({
+    const race = runRace<RegistryEntry>({
       engines,
       timings,
       input: request.input,
@@ -715,12 +637,15 @@ export function createResolver(options: ResolverOptions): Resolver {
       ...(options.scoreOptions ? { scoreOptions: options.scoreOptions } : {}),
       ...(options.searchLimit ? { searchLimit: options.searchLimit } : {}),
       ...(registry
-        ? { onAuthority: (authority: IsrcAuthority) => registry.get({ isrc: authority.isrc }) }
+        ? {
+            onAuthority: async (authority: IsrcAuthority) =>
+              (await registry.get({ isrc: authority.isrc })) ?? undefined,
+          }
         : {}),
     });
     try {
       const outcome = await race.outcome;
-      if (outcome.kind === 'shortcut') return await fromRegistry(outcome.value as RegistryEntry, context);
+      if (outcome.kind === 'shortcut') return await fromRegistry(outcome.value, context);
       const settledMs = Math.round(performance.now() - context.startedAt);
       context.emit({
         type: 'settled',

@@ -12,8 +12,8 @@ import {
 import type { Registry, VerifiedMatch } from '@nexstream/registry';
 import type { CollectionLookupResult, LookupRef, MetadataResult } from './engine.js';
 import type { EngineFailure, RaceEngines } from './race.js';
+import type { ResolutionRunner } from './resolution.js';
 import { createEventSession, type EventSession } from './resolution-session.js';
-import type { ResolutionRunner } from './resolver.js';
 
 /** Options for `resolver.seed`. */
 export interface SeedOptions {

@@ -1,9 +1,14 @@
-import type { MatchGrade, MediaSource, TrackMetadata } from '@nexstream/core';
+import {
+  durationsAgree,
+  type MatchGrade,
+  type MediaSource,
+  type TrackMetadata,
+  verifiedDurationToleranceMs,
+} from '@nexstream/core';
 import {
   createVerifiedMatch,
   type VerificationMethod,
   type VerifiedMatch,
-  verifiedDurationToleranceMs,
   youtubeVideoId,
 } from '@nexstream/registry/verification';
 import type { MetadataResult, VideoCandidate } from './engine.js';
@@ -20,12 +25,6 @@ export const isrcTitleAgreement = 0.85;
 
 /** The lowest similarity between the input's main artist and one of the source's artists. */
 export const isrcArtistAgreement = 0.85;
-
-/**
- * The largest duration gap between the input and the authoritative source, in milliseconds. Services round
- * differently (Deezer: whole seconds) but the same master never differs by more than a second or two.
- */
-export const isrcDurationAgreementMs = verifiedDurationToleranceMs;
 
 /** An ISRC the race may rely on: authoritative at its source, and that source describes the input's recording. */
 export interface IsrcAuthority {
@@ -94,7 +93,7 @@ export function aliasedArtistAgreement(reference: TrackMetadata, source: TrackMe
  * Decides whether a metadata result's ISRC can be relied on for `reference` (the input's track): the result
  * must be authoritative (`isrcAuthoritative`: Deezer full tracks, MusicBrainz, Soundcharts) and agree with the
  * reference's title ({@link isrcTitleAgreement}), main artist ({@link isrcArtistAgreement}) and, when both
- * know it, duration ({@link isrcDurationAgreementMs}). A Spotify hint or a Deezer answer for another
+ * know it, duration (core's `durationsAgree`: services round differently, Deezer to whole seconds, but the same master never differs by more than a second or two). A Spotify hint or a Deezer answer for another
  * recording never passes.
  */
 export function checkIsrcAuthority(reference: TrackMetadata, result: MetadataResult): IsrcAuthorityCheck {
@@ -120,9 +119,9 @@ export function checkIsrcAuthority(reference: TrackMetadata, result: MetadataRes
     );
   }
   if (reference.durationMs && result.track.durationMs) {
-    const gapMs = Math.abs(reference.durationMs - result.track.durationMs);
-    if (gapMs > isrcDurationAgreementMs) {
-      reasons.push(`duration differs by ${gapMs} ms (more than ${isrcDurationAgreementMs} ms)`);
+    if (!durationsAgree(reference.durationMs, result.track.durationMs)) {
+      const gapMs = Math.abs(reference.durationMs - result.track.durationMs);
+      reasons.push(`duration differs by ${gapMs} ms (more than ${verifiedDurationToleranceMs} ms)`);
     }
   }
   if (reasons.length > 0) return { reasons };
@@ -171,7 +170,7 @@ export function verificationMethodOf(
   if (!authority || score.grade !== 'verified') return undefined;
   if (!youtubeVideoId(candidate.mediaId)) return undefined;
   if (!trackDurationMs || !candidate.durationMs) return undefined;
-  if (Math.abs(trackDurationMs - candidate.durationMs) > verifiedDurationToleranceMs) return undefined;
+  if (!durationsAgree(trackDurationMs, candidate.durationMs)) return undefined;
   if (candidate.foundByIsrc === authority.isrc) return 'isrc-search';
   if (candidate.artTrack) return 'art-track';
   return undefined;
