@@ -7,7 +7,7 @@
  */
 import { type Client, createClient } from '@libsql/client/web';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
-import { createClientEngine } from './client-engine.js';
+import { createClientDriver } from './client-driver.js';
 import { connectionKind, displayUrlOf } from './connection-url.js';
 import { openRegistry } from './libsql-store.js';
 import type { Registry, RegistryConnectionOptions } from './types.js';
@@ -52,7 +52,7 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
       { cause: error },
     );
   }
-  return openRegistry(createClientEngine({ client, kind, displayUrl }), options);
+  return openRegistry(createClientDriver({ client, kind, displayUrl }), options);
 }
 
 export { schemaVersion } from './migrations/index.js';

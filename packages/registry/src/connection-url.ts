@@ -1,5 +1,5 @@
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
-import type { ConnectionKind } from './sql-engine.js';
+import type { ConnectionKind } from './sql-driver.js';
 
 /** The URL scheme in lower case (`file`, `libsql`, `https`…), or `undefined` when `url` has none. */
 export function urlScheme(url: string): string | undefined {

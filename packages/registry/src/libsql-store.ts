@@ -8,13 +8,13 @@ import {
 import { migrations, schemaVersion } from './migrations/index.js';
 import { createReadCache } from './read-cache.js';
 import type {
-  SqlEngine,
+  SqlDriver,
   SqlRow,
   SqlStatement,
   SqlTransaction,
   SqlTransactionRunner,
   SqlValue,
-} from './sql-engine.js';
+} from './sql-driver.js';
 import type {
   DueLink,
   RefreshOutcome,
@@ -36,7 +36,7 @@ import {
 } from './verified-match.js';
 import { createWriteQueue } from './write-queue.js';
 
-export type { ConnectionKind } from './sql-engine.js';
+export type { ConnectionKind } from './sql-driver.js';
 
 const entryColumns =
   'track, media, formats, expires_at, refreshed_at, refresh_failures, verification_method, isrc_source, verified_at';
@@ -135,7 +135,7 @@ function invalidInput(message: string): NexStreamError {
   return new NexStreamError(NexStreamErrorCode.InvalidInput, message);
 }
 
-async function readUserVersion(executor: SqlTransaction | Pick<SqlEngine, 'readFirst'>): Promise<number> {
+async function readUserVersion(executor: SqlTransaction | Pick<SqlDriver, 'readFirst'>): Promise<number> {
   const row =
     'execute' in executor
       ? (await executor.execute('PRAGMA user_version'))[0]
@@ -209,15 +209,15 @@ function entryFromRow(row: SqlRow): RegistryEntry {
 }
 
 /**
- * Opens the registry on an already opened engine (`libsql`'s `Database` or `@libsql/client`): checks the
+ * Opens the registry on an already opened driver (`libsql`'s `Database` or `@libsql/client`): checks the
  * database (a SQLite file, a schema this version understands), sets WAL and `synchronous=NORMAL` on embedded
- * files, runs pending migrations, and returns the {@link Registry}. Closes the engine when any of that fails.
+ * files, runs pending migrations, and returns the {@link Registry}. Closes the driver when any of that fails.
  */
 export async function openRegistry(
-  engine: SqlEngine,
+  driver: SqlDriver,
   options: RegistryConnectionOptions = {},
 ): Promise<Registry> {
-  const { displayUrl } = engine;
+  const { displayUrl } = driver;
   const now = options.now ?? Date.now;
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   const maxRefreshFailures = options.maxRefreshFailures ?? 3;
@@ -236,7 +236,7 @@ export async function openRegistry(
   const queue = createWriteQueue({
     busyTimeoutMs,
     isBusy: isBusyError,
-    recover: engine.recover,
+    recover: driver.recover,
     timeoutError: (error, waitedMs) =>
       new NexStreamError(
         NexStreamErrorCode.Registry,
@@ -247,15 +247,15 @@ export async function openRegistry(
   });
 
   try {
-    await engine.refresh();
-    const found = await readUserVersion(engine);
+    await driver.refresh();
+    const found = await readUserVersion(driver);
     if (found > schemaVersion) throw newerSchemaError(found, displayUrl);
-    await engine.applyPragmas();
+    await driver.applyPragmas();
     if (found < schemaVersion) {
-      await engine.migrate((runner) => queue.run(() => migrate(runner, displayUrl)));
+      await driver.migrate((runner) => queue.run(() => migrate(runner, displayUrl)));
     }
   } catch (error) {
-    engine.close();
+    driver.close();
     throw registryError(error, 'open', displayUrl);
   }
 
@@ -268,25 +268,25 @@ export async function openRegistry(
 
   async function read(statement: SqlStatement, operation: string): Promise<SqlRow[]> {
     try {
-      return await engine.read(statement);
+      return await driver.read(statement);
     } catch (error) {
       throw registryError(error, operation, displayUrl);
     }
   }
 
-  /** Runs a write through the queue; maps errors; lets the engine repair a connection it had to replace. */
+  /** Runs a write through the queue; maps errors; lets the driver repair a connection it had to replace. */
   async function write(operation: string, statements: readonly SqlStatement[]): Promise<SqlRow[][]> {
     ensureOpen();
     try {
-      return await queue.run(() => engine.write(statements));
+      return await queue.run(() => driver.write(statements));
     } catch (error) {
-      if (!NexStreamError.is(error) && !closed) await engine.afterFailedWrite?.().catch(() => undefined);
+      if (!NexStreamError.is(error) && !closed) await driver.afterFailedWrite?.().catch(() => undefined);
       throw registryError(error, operation, displayUrl);
     }
   }
 
   function writeStatements(matches: readonly VerifiedMatch[], writtenAt: number): SqlStatement[] {
-    const { rowsPerStatement } = engine;
+    const { rowsPerStatement } = driver;
     const statements: SqlStatement[] = [];
     for (let start = 0; start < matches.length; start += rowsPerStatement) {
       const args: SqlValue[] = [];
@@ -386,7 +386,7 @@ export async function openRegistry(
       const generation = cache.generation;
       let row: SqlRow | undefined;
       try {
-        row = await engine.readFirst(statement);
+        row = await driver.readFirst(statement);
       } catch (error) {
         if (closed) throw closedError(displayUrl);
         throw registryError(error, 'get', displayUrl);
@@ -534,7 +534,7 @@ export async function openRegistry(
         closed = true;
         await queue.drain();
         cache.clear();
-        engine.close();
+        driver.close();
       })();
       return closing;
     },

@@ -3,11 +3,11 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Client, createClient } from '@libsql/client';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
-import { createClientEngine } from './client-engine.js';
+import { createClientDriver } from './client-driver.js';
 import { connectionKind, displayUrlOf, localDatabasePath } from './connection-url.js';
 import { openRegistry } from './libsql-store.js';
-import { createNativeEngine } from './native-engine.js';
-import type { ConnectionKind, SqlEngine } from './sql-engine.js';
+import { createNativeDriver } from './native-driver.js';
+import type { ConnectionKind, SqlDriver } from './sql-driver.js';
 import type { Registry, RegistryConnectionOptions } from './types.js';
 
 /** Options of the Node {@link createRegistry}. */
@@ -40,8 +40,8 @@ function cannotOpen(displayUrl: string, error: unknown): NexStreamError {
   );
 }
 
-/** The {@link SqlEngine} on `@libsql/client`: remote databases, embedded replicas, unusual `file:` URLs. */
-function openClientEngine(url: string, kind: ConnectionKind, options: RegistryOptions): SqlEngine {
+/** The {@link SqlDriver} on `@libsql/client`: remote databases, embedded replicas, unusual `file:` URLs. */
+function openClientDriver(url: string, kind: ConnectionKind, options: RegistryOptions): SqlDriver {
   const displayUrl = displayUrlOf(url);
   let client: Client;
   try {
@@ -59,7 +59,7 @@ function openClientEngine(url: string, kind: ConnectionKind, options: RegistryOp
     throw cannotOpen(displayUrl, error);
   }
   const { syncUrl, authToken } = options;
-  return createClientEngine({
+  return createClientDriver({
     client,
     kind,
     displayUrl,
@@ -70,14 +70,14 @@ function openClientEngine(url: string, kind: ConnectionKind, options: RegistryOp
 /**
  * Opens the registry on `@libsql/client` whatever the URL, also for an embedded file that
  * {@link createRegistry} would open with `libsql`'s `Database`. Not exported from the package: the tests run
- * the behavioural suite on both engines, and the benchmark's reference is the client.
+ * the behavioural suite on both drivers, and the benchmark's reference is the client.
  *
  * @internal
  */
 export async function createClientRegistry(options: RegistryOptions = {}): Promise<Registry> {
   const url = options.url ?? defaultUrl(options.dataDirectory);
   const kind = connectionKind(url, options.syncUrl, true);
-  return openRegistry(openClientEngine(url, kind, options), options);
+  return openRegistry(openClientDriver(url, kind, options), options);
 }
 
 /**
@@ -106,14 +106,14 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
   const kind = connectionKind(url, options.syncUrl, true);
   const path = kind === 'file' || kind === 'memory' ? localDatabasePath(url) : undefined;
   if (path === undefined || (kind !== 'file' && kind !== 'memory')) {
-    return openRegistry(openClientEngine(url, kind, options), options);
+    return openRegistry(openClientDriver(url, kind, options), options);
   }
   const displayUrl = displayUrlOf(url);
-  let engine: SqlEngine;
+  let driver: SqlDriver;
   try {
-    engine = createNativeEngine({ path, kind, displayUrl });
+    driver = createNativeDriver({ path, kind, displayUrl });
   } catch (error) {
     throw cannotOpen(displayUrl, error);
   }
-  return openRegistry(engine, options);
+  return openRegistry(driver, options);
 }

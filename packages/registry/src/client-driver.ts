@@ -2,14 +2,14 @@ import type { Client, InStatement, Transaction } from '@libsql/client';
 import {
   type ConnectionKind,
   filePragmas,
-  type SqlEngine,
+  type SqlDriver,
   type SqlRow,
   type SqlStatement,
   type SqlTransaction,
   type SqlTransactionRunner,
-} from './sql-engine.js';
+} from './sql-driver.js';
 
-/** What {@link createClientEngine} needs: an open client and how it reaches the database. */
+/** What {@link createClientDriver} needs: an open client and how it reaches the database. */
 export interface ClientEngineOptions {
   client: Client;
   kind: ConnectionKind;
@@ -45,10 +45,10 @@ function transactionRunner(client: Client): SqlTransactionRunner {
 }
 
 /**
- * The {@link SqlEngine} on `@libsql/client`: Turso and sqld (HTTP, WebSocket), embedded replicas, the browser
+ * The {@link SqlDriver} on `@libsql/client`: Turso and sqld (HTTP, WebSocket), embedded replicas, the browser
  * build, and embedded files whose URL the native engine does not take (query parameters).
  */
-export function createClientEngine(options: ClientEngineOptions): SqlEngine {
+export function createClientDriver(options: ClientEngineOptions): SqlDriver {
   const { client, kind, displayUrl, openPrimary } = options;
   const applyPragmas = async () => {
     if (kind !== 'file') return;

@@ -1,10 +1,10 @@
 /**
- * What the registry needs from a database engine: reads, all-or-nothing writes, interactive write transactions
- * (for migrations) and a few lifecycle hooks. Two engines implement it (docs/decisions/0033):
+ * What the registry needs from a database driver: reads, all-or-nothing writes, interactive write transactions
+ * (for migrations) and a few lifecycle hooks. Two drivers implement it (docs/decisions/0033):
  *
- * - `libsql`'s `Database` (`src/native-engine.ts`) for embedded files and `:memory:` in Node: the same engine
+ * - `libsql`'s `Database` (`src/native-driver.ts`) for embedded files and `:memory:` in Node: the same engine
  *   `@libsql/client` runs on, called directly, with cached prepared statements;
- * - `@libsql/client` (`src/client-engine.ts`) for Turso, sqld, embedded replicas and the browser build.
+ * - `@libsql/client` (`src/client-driver.ts`) for Turso, sqld, embedded replicas and the browser build.
  *
  * Everything above this interface (the registry's queries, the write queue, the read cache, migrations,
  * verification) is one implementation, `src/libsql-store.ts`, whichever engine is below it.
@@ -41,7 +41,7 @@ export interface SqlTransactionRunner {
 }
 
 /** The engine under the registry. Every method maps nothing: errors are the engine's own. */
-export interface SqlEngine extends SqlTransactionRunner {
+export interface SqlDriver extends SqlTransactionRunner {
   readonly kind: ConnectionKind;
   /** The URL for messages and `registry.url`, without credentials. */
   readonly displayUrl: string;
@@ -73,7 +73,7 @@ export interface SqlEngine extends SqlTransactionRunner {
 /** The page cache of an embedded file's connection, in KiB. */
 export const pageCacheKiB = 32 * 1024;
 
-/** The PRAGMAs of an embedded file's connection (see {@link SqlEngine.applyPragmas}). */
+/** The PRAGMAs of an embedded file's connection (see {@link SqlDriver.applyPragmas}). */
 export const filePragmas: readonly string[] = [
   'PRAGMA journal_mode = WAL',
   'PRAGMA synchronous = NORMAL',

@@ -1,13 +1,13 @@
 import Database from 'libsql';
 import {
   filePragmas,
-  type SqlEngine,
+  type SqlDriver,
   type SqlRow,
   type SqlTransaction,
   type SqlValue,
-} from './sql-engine.js';
+} from './sql-driver.js';
 
-/** What {@link createNativeEngine} needs. */
+/** What {@link createNativeDriver} needs. */
 export interface NativeEngineOptions {
   /** The database file's path, or `:memory:`. */
   path: string;
@@ -80,7 +80,7 @@ function run(connection: Connection, sql: string, args: readonly SqlValue[]): Sq
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * The {@link SqlEngine} on `libsql`'s `Database`: the engine `@libsql/client` runs embedded files on, called
+ * The {@link SqlDriver} on `libsql`'s `Database`: the engine `@libsql/client` runs embedded files on, called
  * directly through its synchronous API with prepared statements kept for reuse. A cold look-up costs about a
  * fifth of the client's `execute`, which re-prepares every statement and builds row objects.
  *
@@ -96,7 +96,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * statement that meets `SQLITE_BUSY` in autocommit mode stays un-reset, and its next `COMMIT` then fails with
  * "SQL statements in progress": libsql-client-ts#352). The write queue retries it asynchronously.
  */
-export function createNativeEngine(options: NativeEngineOptions): SqlEngine {
+export function createNativeDriver(options: NativeEngineOptions): SqlDriver {
   const { path, kind, displayUrl } = options;
   let writer = openConnection(path);
   let reader: Connection;
@@ -134,7 +134,7 @@ export function createNativeEngine(options: NativeEngineOptions): SqlEngine {
     }
   }
 
-  const engine: SqlEngine = {
+  const driver: SqlDriver = {
     kind,
     displayUrl,
     rowsPerStatement,
@@ -191,7 +191,7 @@ export function createNativeEngine(options: NativeEngineOptions): SqlEngine {
     applyPragmas,
 
     async migrate(migrate) {
-      await migrate(engine);
+      await migrate(driver);
     },
 
     async recover() {
@@ -207,5 +207,5 @@ export function createNativeEngine(options: NativeEngineOptions): SqlEngine {
       }
     },
   };
-  return engine;
+  return driver;
 }
