@@ -142,10 +142,10 @@ window.runOurs = async (videoUrl, audioUrl, fromBlob, engine, tagged) => {
   let heap = 0;
   let timings;
   const started = performance.now();
-  const stream = edgeMuxer.mux({ video: input(videoUrl, fromBlob), audio: input(audioUrl, fromBlob), container: 'mp4', engine,
+  const stream = edgeMuxer.mux({ video: input(videoUrl, fromBlob), audio: input(audioUrl, fromBlob), container: 'mp4', writer: engine,
     ...(tagged ? { metadata } : {}), onWarning: (warning) => { throw new Error(warning.message); },
     workerUrl: '/pkg/edge-muxer/browser/worker.js', libavBaseUrl: '/libav/',
-    onProgress: (p) => { heap = Math.max(heap, p.wasmHeapBytes ?? 0); if (p.timingsMs) timings = p.timingsMs; if (p.engine) usedEngine = p.engine; } });
+    onProgress: (p) => { heap = Math.max(heap, p.wasmHeapBytes ?? 0); if (p.timingsMs) timings = p.timingsMs; if (p.writer) usedEngine = p.writer; } });
   let usedEngine;
   let bytes = 0;
   let firstByteMs;
@@ -388,10 +388,10 @@ try {
     );
   }
   if (
-    [...oursFile, ...taggedFile].some((run) => run.engine !== 'direct') ||
+    [...oursFile, ...taggedFile].some((run) => run.engine !== 'mp4') ||
     libavFile.some((run) => run.engine !== 'libav')
   ) {
-    throw new Error('a run did not use the engine it was meant to measure');
+    throw new Error('a run did not use the writer it was meant to measure');
   }
   /** Medians of where the Worker's time went (diagnostics the Worker reports with its last progress). */
   const phases = (list: Ours[]) => {

@@ -22,10 +22,17 @@ export function isMp4Family(container: MuxContainer): container is 'mp4' | 'm4a'
 export type LibavVariant = 'webm' | 'webcodecs';
 
 /**
- * Which muxer does a job. `auto` (the default): the direct MP4 writer when the output is MP4 and every
- * input is an MP4/M4A it reads (progressive or fragmented, one sample description, clear), else libav.js.
- * `direct` fails with `NXS_UNSUPPORTED_MEDIA` instead of falling back; `libav` always uses libav.js.
+ * Which writer does a job. `auto` (the default): our own MP4 writer (`mp4`) when the output is MP4/M4A and
+ * every input is an MP4/M4A it reads (progressive or fragmented, one sample description, clear), else
+ * libav.js. `mp4` fails with `NXS_UNSUPPORTED_MEDIA` instead of falling back; `libav` always uses libav.js.
  * See decision 0095.
+ */
+export type MuxWriter = 'auto' | 'mp4' | 'libav';
+
+/**
+ * The old name of {@link MuxWriter}, whose `direct` is now `mp4` ("direct" is a delivery route).
+ *
+ * @deprecated Use {@link MuxWriter} and the `writer` option.
  */
 export type MuxEngine = 'auto' | 'direct' | 'libav';
 

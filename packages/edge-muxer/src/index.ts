@@ -17,6 +17,7 @@ export {
   type LibavVariant,
   type MuxContainer,
   type MuxEngine,
+  type MuxWriter,
   muxContainers,
   muxerNames,
   sniffInputFamily,

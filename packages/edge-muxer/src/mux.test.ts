@@ -14,7 +14,7 @@ describe('mux() options', () => {
     throw new Error('mux() accepted the options');
   };
 
-  it('refuses a job without inputs, an unknown container, an unknown engine and bad metadata', () => {
+  it('refuses a job without inputs, an unknown container, an unknown writer and bad metadata', () => {
     const cases: Array<[Parameters<typeof mux>[0], RegExp]> = [
       [{ container: 'mp4' }, /give at least one of video or audio \(or input\)/],
       [
@@ -46,8 +46,8 @@ describe('mux() options', () => {
         /metadata\.cover needs a url or bytes/,
       ],
       [
-        { video: 'https://example.test/v.mp4', container: 'mp4', engine: 'fast' as 'auto' },
-        /engine must be "auto", "direct" or "libav", not "fast"/,
+        { video: 'https://example.test/v.mp4', container: 'mp4', writer: 'fast' as 'auto' },
+        /writer must be "auto", "mp4" or "libav", not "fast"/,
       ],
     ];
     for (const [options, message] of cases) {

@@ -1,5 +1,11 @@
 import { NexStreamError, NexStreamErrorCode, type SerializedError } from '@nexstream/core';
-import { type LibavVariant, type MuxContainer, type MuxEngine, muxContainers } from './container.js';
+import {
+  type LibavVariant,
+  type MuxContainer,
+  type MuxEngine,
+  type MuxWriter,
+  muxContainers,
+} from './container.js';
 import { type MuxMetadata, toWorkerMetadata } from './metadata.js';
 import type {
   MuxProgress,
@@ -84,9 +90,15 @@ export interface MuxOptions {
    */
   libavBaseUrl?: string | URL;
   /**
-   * Which muxer does the job. Default `auto`: MP4 output from MP4/M4A inputs goes to the direct MP4
-   * writer (no libav.js download, each sample copied once; decision 0095), everything else to libav.js.
-   * `direct` fails instead of falling back; `libav` always uses libav.js.
+   * Which writer does the job. Default `auto`: MP4/M4A output from MP4/M4A inputs goes to our own MP4
+   * writer (`mp4`: no libav.js download, each sample copied once; decision 0095), everything else to
+   * libav.js. `mp4` fails instead of falling back; `libav` always uses libav.js.
+   */
+  writer?: MuxWriter;
+  /**
+   * The old name of `writer` (`direct` = `mp4`).
+   *
+   * @deprecated Use `writer`.
    */
   engine?: MuxEngine;
   /** Force a libav.js variant instead of the automatic choice (`webcodecs` when MP4 is involved, else `webm`). */
@@ -164,12 +176,20 @@ export function mux(options: MuxOptions): ReadableStream<Uint8Array> {
       'mux(): container "m4a" holds audio only: leave video out, or use "mp4"',
     );
   }
+  if (options.writer !== undefined && !['auto', 'mp4', 'libav'].includes(options.writer)) {
+    throw new NexStreamError(
+      NexStreamErrorCode.InvalidInput,
+      `mux(): writer must be "auto", "mp4" or "libav", not ${JSON.stringify(options.writer)}`,
+    );
+  }
   if (options.engine !== undefined && !['auto', 'direct', 'libav'].includes(options.engine)) {
     throw new NexStreamError(
       NexStreamErrorCode.InvalidInput,
-      `mux(): engine must be "auto", "direct" or "libav", not ${JSON.stringify(options.engine)}`,
+      `mux(): engine (now "writer") must be "auto", "direct" or "libav", not ${JSON.stringify(options.engine)}`,
     );
   }
+  const writer: MuxWriter =
+    options.writer ?? (options.engine === 'direct' ? 'mp4' : (options.engine ?? 'auto'));
   const base = typeof location === 'undefined' ? undefined : location.href;
   const metadata = options.metadata === undefined ? undefined : toWorkerMetadata(options.metadata, base);
   const transfer: Transferable[] = [];
@@ -275,7 +295,7 @@ export function mux(options: MuxOptions): ReadableStream<Uint8Array> {
           inputs: workerInputs,
           container: options.container,
           libavBaseUrl,
-          engine: options.engine ?? 'auto',
+          writer,
           ...(options.variant === undefined ? {} : { variant: options.variant }),
           maxBytesInFlight: options.highWaterMarkBytes ?? 16 * 1024 * 1024,
           windowSeconds: options.windowSeconds ?? 1,

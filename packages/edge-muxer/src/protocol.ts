@@ -1,5 +1,5 @@
 import type { SerializedError } from '@nexstream/core';
-import type { LibavVariant, MuxContainer, MuxEngine } from './container.js';
+import type { LibavVariant, MuxContainer, MuxWriter } from './container.js';
 import type { WorkerMetadata } from './metadata.js';
 
 /**
@@ -33,8 +33,8 @@ export interface MuxProgress {
   totalBytesIn?: number;
   /** Output bytes handed to the output stream so far. */
   bytesOut: number;
-  /** The muxer doing the job, once chosen: the direct MP4 writer or libav.js (see `MuxEngine`). */
-  engine?: 'direct' | 'libav';
+  /** The writer doing the job, once chosen: our own MP4 writer or libav.js (see `MuxWriter`). */
+  writer?: 'mp4' | 'libav';
   /** The libav.js variant in use, once chosen (libav.js jobs only). */
   variant?: LibavVariant;
   /** The WebAssembly memory size now, in bytes (it only grows: this is the peak). */
@@ -65,7 +65,7 @@ export interface WorkerStartMessage {
   inputs: WorkerInput[];
   container: MuxContainer;
   libavBaseUrl: string;
-  engine: MuxEngine;
+  writer: MuxWriter;
   variant?: LibavVariant;
   /** Bytes the worker may post ahead of the page's acknowledgements (output backpressure). */
   maxBytesInFlight: number;

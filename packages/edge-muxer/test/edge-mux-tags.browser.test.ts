@@ -107,7 +107,7 @@ afterAll(async () => {
 });
 
 /** The serialisable part of mux()'s options: inputs are `/media/<name>` paths on the test site. */
-type PageJob = Pick<MuxOptions, 'container' | 'engine' | 'metadata'> & {
+type PageJob = Pick<MuxOptions, 'container' | 'writer' | 'metadata'> & {
   video?: string;
   audio?: string;
   input?: string;
@@ -118,7 +118,7 @@ type PageJob = Pick<MuxOptions, 'container' | 'engine' | 'metadata'> & {
 interface PageResult {
   failed?: { code: string; message: string };
   warnings: Array<{ code: string; message: string }>;
-  engine?: string;
+  writer?: string;
 }
 
 /** Runs mux() → saveStream() (Service Worker) in the page and returns the saved file's path. */
@@ -129,7 +129,7 @@ async function muxInPage(job: PageJob): Promise<{ result: PageResult; path: stri
       window as unknown as { edgeMuxer: typeof import('../src/index.js') }
     ).edgeMuxer;
     const warnings: PageResult['warnings'] = [];
-    let engine: string | undefined;
+    let writer: string | undefined;
     const media = (name: string | undefined) =>
       name === undefined ? {} : { url: `/media/${name}`, ...(job.headers ? { headers: job.headers } : {}) };
     const file = mux({
@@ -137,13 +137,13 @@ async function muxInPage(job: PageJob): Promise<{ result: PageResult; path: stri
       ...(job.audio === undefined ? {} : { audio: media(job.audio) as { url: string } }),
       ...(job.input === undefined ? {} : { input: media(job.input) as { url: string } }),
       container: job.container,
-      ...(job.engine === undefined ? {} : { engine: job.engine }),
+      ...(job.writer === undefined ? {} : { writer: job.writer }),
       ...(job.metadata === undefined ? {} : { metadata: job.metadata }),
       workerUrl: '/app/worker.js',
       libavBaseUrl: '/libav/',
       onWarning: (warning) => warnings.push({ code: warning.code, message: warning.message }),
       onProgress: (report) => {
-        engine = report.engine ?? engine;
+        writer = report.writer ?? writer;
       },
     });
     try {
@@ -152,7 +152,7 @@ async function muxInPage(job: PageJob): Promise<{ result: PageResult; path: stri
         mimeType: containerMimeTypes[job.container],
         methods: ['service-worker'],
       });
-      return { warnings, ...(engine === undefined ? {} : { engine }) };
+      return { warnings, ...(writer === undefined ? {} : { writer }) };
     } catch (error) {
       const failure = error as { code: string; message: string };
       return { failed: { code: failure.code, message: failure.message }, warnings };
@@ -211,7 +211,7 @@ describe('mux() writes tags in headless Chromium', () => {
         container: 'mp4',
         metadata: { ...metadata, cover: { url: '/media/cover.jpg' } },
       });
-      expect(result.engine).toBe('direct');
+      expect(result.writer).toBe('mp4');
       expect(result.warnings).toEqual([]);
       const probed = await probe(path);
       expectTextTags(probed, 'date');
@@ -224,16 +224,16 @@ describe('mux() writes tags in headless Chromium', () => {
   );
 
   it(
-    'tags an MP4 from libav.js (engine "libav") the same way, with a PNG cover',
+    'tags an MP4 from libav.js (writer "libav") the same way, with a PNG cover',
     async () => {
       const { result, path } = await muxInPage({
         video: 'h264-video-mp4',
         audio: 'aac-audio-m4a',
         container: 'mp4',
-        engine: 'libav',
+        writer: 'libav',
         metadata: { ...metadata, cover: { url: '/media/cover.png' } },
       });
-      expect(result.engine).toBe('libav');
+      expect(result.writer).toBe('libav');
       expect(result.warnings).toEqual([]);
       const probed = await probe(path);
       expectTextTags(probed, 'date');
@@ -252,7 +252,7 @@ describe('mux() writes tags in headless Chromium', () => {
         container: 'm4a',
         metadata: { ...metadata, cover: { url: '/media/cover.jpg' } },
       });
-      expect(result.engine).toBe('direct');
+      expect(result.writer).toBe('mp4');
       const probed = await probe(path);
       expectTextTags(probed, 'date');
       expect(probed.streams.map((stream) => stream.codec_name)).toEqual(['aac', 'mjpeg']);
@@ -274,7 +274,7 @@ describe('mux() writes tags in headless Chromium', () => {
         container: 'mp4',
         metadata: { ...metadata, cover: { url: '/media/cover.jpg' } },
       });
-      expect(result.engine).toBe('direct');
+      expect(result.writer).toBe('mp4');
       const probed = await probe(path);
       expectTextTags(probed, 'date');
       expect(probed.streams.map((stream) => stream.codec_name)).toEqual(['h264', 'aac', 'mjpeg']);
@@ -284,21 +284,21 @@ describe('mux() writes tags in headless Chromium', () => {
   );
 
   it(
-    'runs the one-file path on libav.js too: an M4A with engine "libav", a WebM file as input',
+    'runs the one-file path on libav.js too: an M4A with writer "libav", a WebM file as input',
     async () => {
       const m4a = await muxInPage({
         audio: 'aac-audio-m4a',
         container: 'm4a',
-        engine: 'libav',
+        writer: 'libav',
         metadata: { ...metadata, cover: { url: '/media/cover.jpg' } },
       });
-      expect(m4a.result.engine).toBe('libav');
+      expect(m4a.result.writer).toBe('libav');
       const probedM4a = await probe(m4a.path);
       expectTextTags(probedM4a, 'date');
       expect(probedM4a.streams.map((stream) => stream.codec_name)).toEqual(['aac', 'mjpeg']);
       await expectSamePackets(m4a.path, samples['aac-audio-m4a']!);
       const webm = await muxInPage({ input: 'vp9-opus-webm', container: 'webm', metadata });
-      expect(webm.result.engine).toBe('libav');
+      expect(webm.result.writer).toBe('libav');
       const probedWebm = await probe(webm.path);
       expectTextTags(probedWebm, 'date_released');
       expect(probedWebm.streams.map((stream) => stream.codec_name)).toEqual(['vp9', 'opus']);

@@ -32,7 +32,7 @@ interface PageJobResult {
     bytesIn: number;
     bytesOut: number;
     resumes: number;
-    engine?: string;
+    writer?: string;
     variant?: string;
   }>;
 }
@@ -82,21 +82,21 @@ afterAll(async () => {
 });
 
 /** Runs mux() → saveStream() in a page (Service Worker method only unless told: no user gesture here). */
-/** Where and how a page job runs: the save methods, the page, the muxer (`engine` option of mux()). */
+/** Where and how a page job runs: the save methods, the page, the writer (`writer` option of mux()). */
 interface JobOptions {
   methods?: string[];
   onPage?: Page;
-  engine?: 'auto' | 'direct' | 'libav';
+  writer?: 'auto' | 'mp4' | 'libav';
 }
 
 async function runInPage(
   video: string,
   audio: string,
   container: 'mp4' | 'webm' | 'mkv',
-  { methods = ['service-worker'], onPage = page, engine = 'auto' }: JobOptions = {},
+  { methods = ['service-worker'], onPage = page, writer = 'auto' }: JobOptions = {},
 ): Promise<PageJobResult> {
   return onPage.evaluate(
-    async ({ video, audio, container, methods, engine }) => {
+    async ({ video, audio, container, methods, writer }) => {
       const { mux, saveStream, containerMimeTypes } = (
         window as unknown as { edgeMuxer: typeof import('../src/index.js') }
       ).edgeMuxer;
@@ -106,7 +106,7 @@ async function runInPage(
         video: `/media/${video}`,
         audio: `/media/${audio}`,
         container,
-        engine,
+        writer,
         workerUrl: '/app/worker.js',
         libavBaseUrl: '/libav/',
         resumeDelayMs: 50,
@@ -127,7 +127,7 @@ async function runInPage(
         return { failed: { code: failure.code, message: failure.message }, progress, muxError };
       }
     },
-    { video, audio, container, methods, engine },
+    { video, audio, container, methods, writer },
   );
 }
 
@@ -192,7 +192,7 @@ describe('mux() + saveStream() in headless Chromium', () => {
       expect(job.result?.skipped).toEqual([]);
       expect(job.result?.bytesWritten).toBe((await stat(path)).size);
       // MP4 inputs to MP4: the direct writer, which never loads libav.js.
-      expect(job.progress.at(-1)).toMatchObject({ phase: 'done', engine: 'direct' });
+      expect(job.progress.at(-1)).toMatchObject({ phase: 'done', writer: 'mp4' });
       expect(job.progress.some((report) => report.variant !== undefined)).toBe(false);
       const probed = await expectSameAsNative(path, 'h264-video-mp4', 'aac-audio-m4a', 'mp4');
       expect(probed.streams.map((stream) => stream.codec_name)).toEqual(['h264', 'aac']);
@@ -201,12 +201,12 @@ describe('mux() + saveStream() in headless Chromium', () => {
   );
 
   it(
-    'muxes the same MP4 with libav.js (engine "libav", webcodecs variant), packet for packet like ffmpeg',
+    'muxes the same MP4 with libav.js (writer "libav", webcodecs variant), packet for packet like ffmpeg',
     async () => {
       const { job, path } = await muxAndDownload('h264-video-mp4', 'aac-audio-m4a', 'mp4', {
-        engine: 'libav',
+        writer: 'libav',
       });
-      expect(job.progress.at(-1)).toMatchObject({ phase: 'done', engine: 'libav', variant: 'webcodecs' });
+      expect(job.progress.at(-1)).toMatchObject({ phase: 'done', writer: 'libav', variant: 'webcodecs' });
       await expectSameAsNative(path, 'h264-video-mp4', 'aac-audio-m4a', 'mp4');
     },
     timeoutMs,
@@ -216,7 +216,7 @@ describe('mux() + saveStream() in headless Chromium', () => {
     'muxes VP9 + Opus into WebM with the webm variant',
     async () => {
       const { job, path } = await muxAndDownload('vp9-video-webm', 'opus-audio-webm', 'webm');
-      expect(job.progress.at(-1)).toMatchObject({ phase: 'done', engine: 'libav', variant: 'webm' });
+      expect(job.progress.at(-1)).toMatchObject({ phase: 'done', writer: 'libav', variant: 'webm' });
       const probed = await expectSameAsNative(path, 'vp9-video-webm', 'opus-audio-webm', 'webm');
       expect(probed.streams.map((stream) => stream.codec_name)).toEqual(['vp9', 'opus']);
     },
@@ -377,7 +377,7 @@ describe('mux() + saveStream() in headless Chromium', () => {
       expect(job.failed?.code).toBe('NXS_UNSUPPORTED_MEDIA');
       expect(job.muxError?.message).toMatch(/VP9 is never written to MP4/);
       // Forcing the direct writer onto WebM inputs says why it cannot, instead of falling back.
-      const forced = await runInPage('vp9-video-webm', 'opus-audio-webm', 'mp4', { engine: 'direct' });
+      const forced = await runInPage('vp9-video-webm', 'opus-audio-webm', 'mp4', { writer: 'mp4' });
       expect(forced.failed?.code).toBe('NXS_UNSUPPORTED_MEDIA');
       expect(forced.muxError?.message).toMatch(
         /direct MP4 writer cannot take this job \(an input is not MP4\/M4A\)/,

@@ -196,7 +196,7 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
       setPhase(phase);
     };
     // MP4 output may go to the direct writer, which needs no libav.js: load it only when it is needed.
-    const directFirst = isMp4Family(job.container) && job.engine !== 'libav';
+    const directFirst = isMp4Family(job.container) && job.writer !== 'libav';
     const knownVariant = directFirst
       ? undefined
       : (job.variant ?? (isMp4Family(job.container) ? 'webcodecs' : undefined));
@@ -242,19 +242,19 @@ async function runJob(job: WorkerStartMessage): Promise<void> {
     }
     if (isMp4Family(job.container)) await tagMp4();
     if ('run' in direct) {
-      progress.engine = 'direct';
+      progress.writer = 'mp4';
       await direct.run({ write: (chunk) => write(chunk), onPhase, isCancelled: () => cancelled, timings });
       await flushTags();
     } else {
-      if (job.engine === 'direct') {
+      if (job.writer === 'mp4') {
         throw new NexStreamError(
           NexStreamErrorCode.UnsupportedMedia,
-          `the direct MP4 writer cannot take this job (${direct.declined}): use engine "auto" to let libav.js do it`,
+          `the MP4 writer cannot take this job (${direct.declined}): use writer "auto" to let libav.js do it`,
         );
       }
       // Also refuses unrecognised inputs when MP4 output already decided the variant.
       const variant = job.variant ?? chooseLibavVariant(families, job.container);
-      progress.engine = 'libav';
+      progress.writer = 'libav';
       progress.variant = variant;
       libav = await (early ?? loadLibav(variant));
       await libav.av_log_set_level(16);
