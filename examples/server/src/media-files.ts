@@ -1,4 +1,4 @@
-import type { PublicMediaFormat, PublicMediaSource, TrackMetadata } from '@nexstream/core';
+import type { PublicMedia, PublicMediaFormat, TrackMetadata } from '@nexstream/core';
 
 /** `Content-Type` of a format by container and whether it has video. */
 export function formatContentType(format: PublicMediaFormat): string {
@@ -26,10 +26,7 @@ export function formatContentType(format: PublicMediaFormat): string {
  * A file name for a download: `Artist - Title.ext` from the track the media was resolved for (a resolver
  * `MediaHandle`), else the media's title, without characters file systems refuse.
  */
-export function downloadName(
-  held: { media: PublicMediaSource; track?: TrackMetadata },
-  extension: string,
-): string {
+export function downloadName(held: { media: PublicMedia; track?: TrackMetadata }, extension: string): string {
   const base = held.track
     ? `${held.track.artists.join(', ')} - ${held.track.title}`
     : held.media.title || held.media.id;

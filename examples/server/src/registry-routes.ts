@@ -1,9 +1,9 @@
 import {
-  type MediaSource,
   NexStreamError,
   NexStreamErrorCode,
   type Platform,
   parseInput,
+  type ResolvedMedia,
   toPublicMedia,
 } from '@nexstream/core';
 import type { Registry, RegistryEntry, RegistryKey } from '@nexstream/registry';
@@ -46,7 +46,7 @@ function keyOfQuery(text: string): RegistryKey {
 function publicEntry(entry: RegistryEntry) {
   return {
     track: entry.track,
-    media: toPublicMedia(structuredClone(entry.media) as MediaSource),
+    media: toPublicMedia(structuredClone(entry.media) as ResolvedMedia),
     link: entry.link,
     verification: entry.verification,
     verifiedAt: entry.verifiedAt,

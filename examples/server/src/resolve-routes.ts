@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { NexStreamError, NexStreamErrorCode, type NexStreamEvent, type TrackMetadata } from '@nexstream/core';
+import { NexStreamError, NexStreamErrorCode, type NexStreamEvent } from '@nexstream/core';
 import { createSseReplayBuffer, createSseStream, type SseStream } from '@nexstream/core/node';
 import {
   parseOverride,

@@ -7,7 +7,7 @@ import {
   planDelivery,
 } from './delivery-plan.js';
 import { NexStreamError } from './errors.js';
-import type { MediaFormat, MediaSource } from './types.js';
+import type { MediaFormat, ResolvedMedia } from './types.js';
 
 const MB = 1_000_000;
 
@@ -69,7 +69,7 @@ const unsized: MediaFormat = {
   url: 'https://rr1.googlevideo.com/303',
 };
 
-const media: MediaSource = {
+const media: ResolvedMedia = {
   id: 'youtube:dQw4w9WgXcQ',
   platform: 'youtube',
   pageUrl: 'https://www.youtube.com/watch?v=dQw4w9WgXcQ',
@@ -293,7 +293,7 @@ describe('planDelivery', () => {
       bitrateBps: 1_500_000,
       url: 'https://rr1.googlevideo.com/22',
     };
-    const progressiveOnly: MediaSource = { ...media, formats: [progressive, hd] };
+    const progressiveOnly: ResolvedMedia = { ...media, formats: [progressive, hd] };
 
     it('plans the server route, where ffmpeg extracts the audio of the best progressive format', () => {
       const plan = planDelivery(progressiveOnly, capable, { audioOnly: true });

@@ -1,5 +1,5 @@
 import { NexStreamError, NexStreamErrorCode } from './errors.js';
-import { formatSizeBytes, type PublicMediaFormat, type PublicMediaSource } from './types.js';
+import { formatSizeBytes, type PublicMedia, type PublicMediaFormat } from './types.js';
 
 /**
  * Where a download is assembled: `edge` (the browser muxes the separate video and audio streams with
@@ -156,7 +156,7 @@ const containerCodecs: Readonly<Record<DeliveryContainer, { video: VideoCodec[];
  *   (H.264 or AAC in WebM, video in an audio container).
  */
 export function planDelivery(
-  media: PublicMediaSource,
+  media: PublicMedia,
   client: DeliveryClient,
   options: PlanDeliveryOptions = {},
 ): DeliveryPlan {
@@ -247,7 +247,7 @@ function chooseMuxer(
   base: Omit<DeliveryPlan, 'route' | 'reason' | 'message'>,
   pairs: ReadonlyArray<readonly [VideoCodec | 'none', AudioCodec]>,
   size: number | undefined,
-  media: PublicMediaSource,
+  media: PublicMedia,
 ): DeliveryPlan {
   const server = (reason: DeliveryReason, message: string): DeliveryPlan => ({
     route: 'server',
@@ -285,7 +285,7 @@ function chooseMuxer(
   };
 }
 
-function pickVideo(media: PublicMediaSource, formatId: string | undefined): PublicMediaFormat | undefined {
+function pickVideo(media: PublicMedia, formatId: string | undefined): PublicMediaFormat | undefined {
   const id = formatId ?? media.preferred?.videoFormatId;
   if (id !== undefined) return byId(media, id);
   const videoOnly = media.formats.filter((format) => format.videoCodec && !format.audioCodec);
@@ -295,7 +295,7 @@ function pickVideo(media: PublicMediaSource, formatId: string | undefined): Publ
 
 /** The audio source: the named or preferred format, else the best audio-only one, else (`orProgressive`) the best progressive one. */
 function pickAudio(
-  media: PublicMediaSource,
+  media: PublicMedia,
   formatId: string | undefined,
   orProgressive: boolean,
 ): PublicMediaFormat | undefined {
@@ -312,7 +312,7 @@ function pickAudio(
   ]);
 }
 
-function byId(media: PublicMediaSource, id: string): PublicMediaFormat {
+function byId(media: PublicMedia, id: string): PublicMediaFormat {
   const format = media.formats.find((candidate) => candidate.id === id);
   if (!format) throw notFound(media, `no format ${id}`);
   return format;
@@ -375,7 +375,7 @@ function sameContainer(formatContainer: string, wanted: DeliveryContainer): bool
   return (have === 'm4a' && wanted === 'mp4') || (have === 'mp4' && wanted === 'm4a');
 }
 
-function notFound(media: PublicMediaSource, what: string): NexStreamError {
+function notFound(media: PublicMedia, what: string): NexStreamError {
   return new NexStreamError(NexStreamErrorCode.NotFound, `cannot plan a delivery of ${media.id}: ${what}`);
 }
 

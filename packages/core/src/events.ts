@@ -1,5 +1,5 @@
 import type { SerializedError } from './errors.js';
-import type { PublicMediaSource, TrackMetadata } from './types.js';
+import type { PublicMedia, TrackMetadata } from './types.js';
 
 /** Severity of a {@link LogEvent}. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -132,7 +132,7 @@ export interface SettledEvent {
 export interface MediaEvent {
   type: 'media';
   /** The media without origin URLs or headers: events are safe to forward to clients as they are. */
-  media: PublicMediaSource;
+  media: PublicMedia;
 }
 
 /** The operation failed. */

@@ -114,8 +114,8 @@ export interface MediaFormat {
   headers?: Record<string, string>;
 }
 
-/** A video (or audio) found for a track, with its formats. */
-export interface MediaSource {
+/** A video (or audio) found for a track, with its formats (the server's view: origin URLs included; see {@link PublicMedia} for clients). */
+export interface ResolvedMedia {
   /** Stable id of the media, e.g. `youtube:dQw4w9WgXcQ`. */
   id: string;
   platform: Platform | 'generic';
@@ -131,6 +131,13 @@ export interface MediaSource {
   expiresAt?: number;
 }
 
+/**
+ * The old name of {@link ResolvedMedia}; it shadowed the browser's `MediaSource` (Media Source Extensions).
+ *
+ * @deprecated Use {@link ResolvedMedia}.
+ */
+export type MediaSource = ResolvedMedia;
+
 /** A format as clients may see it: no origin URL and no origin headers (only the tunnel knows them). */
 export type PublicMediaFormat = Omit<MediaFormat, 'url' | 'headers'>;
 
@@ -138,7 +145,7 @@ export type PublicMediaFormat = Omit<MediaFormat, 'url' | 'headers'>;
  * A media as events and results carry it: the page, title, duration and formats, without any origin URL,
  * header or manifest. What an application forwards to clients is always this shape.
  */
-export interface PublicMediaSource extends Omit<MediaSource, 'formats'> {
+export interface PublicMedia extends Omit<ResolvedMedia, 'formats'> {
   formats: PublicMediaFormat[];
 }
 
@@ -157,7 +164,7 @@ export function toPublicFormat(format: MediaFormat | PublicMediaFormat): PublicM
  * The public part of a media: every format without its origin URL, headers or manifest URL (see
  * {@link toPublicFormat}). The resolver's events and results carry only this.
  */
-export function toPublicMedia(media: MediaSource | PublicMediaSource): PublicMediaSource {
+export function toPublicMedia(media: ResolvedMedia | PublicMedia): PublicMedia {
   const { formats, ...rest } = media;
   return { ...rest, formats: formats.map(toPublicFormat) };
 }

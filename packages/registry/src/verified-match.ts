@@ -1,12 +1,12 @@
 import {
   durationsAgree,
   type MediaFormat,
-  type MediaSource,
   NexStreamError,
   NexStreamErrorCode,
   type Platform,
   type PlatformIds,
   parseIsrc,
+  type ResolvedMedia,
   type TrackMetadata,
   verifiedDurationToleranceMs,
 } from '@nexstream/core';
@@ -57,12 +57,12 @@ export interface RegistryTrack extends TrackMetadata {
 }
 
 /**
- * The media of a verified match: a YouTube video (`MediaSource` from `@nexstream/core`) whose duration is known.
+ * The media of a verified match: a YouTube video (`ResolvedMedia` from `@nexstream/core`) whose duration is known.
  * Only YouTube media can be verified: its identity comes from yt-dlp's YouTube extractor, where a page read by
  * any other extractor could claim any title, uploader or description. Its `formats` are the volatile links,
  * valid until `expiresAt` (epoch milliseconds).
  */
-export interface RegistryMedia extends MediaSource {
+export interface RegistryMedia extends ResolvedMedia {
   /** Always `youtube`; the id is `youtube:<11-character video id>` (checked on every write). */
   platform: 'youtube';
   /** Duration of the video in milliseconds. */

@@ -2,9 +2,9 @@ import type {
   CoverArt,
   LogEvent,
   MediaFormat,
-  MediaSource,
   Platform,
   PlatformIds,
+  ResolvedMedia,
   TrackMetadata,
   TrackRefKind,
 } from '@nexstream/core';
@@ -252,7 +252,7 @@ export interface VideoFormat extends MediaFormat {
 
 /** The result of a full extraction: the media with its formats, and the candidate view of the video. */
 export interface ExtractedMedia {
-  media: MediaSource & { formats: VideoFormat[] };
+  media: ResolvedMedia & { formats: VideoFormat[] };
   candidate: VideoCandidate;
 }
 

@@ -1,8 +1,8 @@
 import {
   type LogEvent,
-  type MediaSource,
   NexStreamError,
   NexStreamErrorCode,
+  type ResolvedMedia,
   toNexStreamError,
 } from '@nexstream/core';
 import type { Registry, RegistryEntry } from '@nexstream/registry';
@@ -68,7 +68,7 @@ export interface LinkRefresher {
    * (`NXS_PROCESS_FAILED`, `NXS_NOT_FOUND`, …) when the refresh failed (recorded as a failure);
    * `NXS_ABORTED` when `signal` aborts.
    */
-  refresh(mediaId: string, options?: RefreshOptions): Promise<MediaSource>;
+  refresh(mediaId: string, options?: RefreshOptions): Promise<ResolvedMedia>;
   /** Whether a stored entry's links need a refresh now. */
   needsRefresh(entry: RegistryEntry): boolean;
   /** One background pass: refreshes what `dueForRefresh` lists. */
@@ -99,7 +99,7 @@ function abortError(signal: AbortSignal, mediaId: string): NexStreamError {
 /** One extraction shared by everyone who asked for the same media while it ran. */
 interface SharedExtraction {
   mediaId: string;
-  promise: Promise<MediaSource>;
+  promise: Promise<ResolvedMedia>;
   /** Aborted when the last waiter leaves (or the refresher closes). */
   controller: AbortController;
   /** Callers (and background workers) still waiting for it. */
@@ -110,7 +110,7 @@ interface SharedExtraction {
  * Waits for a shared extraction unless `signal` aborts first. A waiter that leaves is no longer counted; when
  * none is left the extraction is aborted, since nobody wants its result.
  */
-function join(shared: SharedExtraction, signal: AbortSignal | undefined): Promise<MediaSource> {
+function join(shared: SharedExtraction, signal: AbortSignal | undefined): Promise<ResolvedMedia> {
   shared.waiters += 1;
   let left = false;
   const leave = (): void => {
@@ -130,7 +130,7 @@ function join(shared: SharedExtraction, signal: AbortSignal | undefined): Promis
     leave();
     return Promise.reject(abortError(signal, shared.mediaId));
   }
-  return new Promise<MediaSource>((resolve, reject) => {
+  return new Promise<ResolvedMedia>((resolve, reject) => {
     const onAbort = () => {
       leave();
       reject(abortError(signal as AbortSignal, shared.mediaId));
@@ -151,8 +151,8 @@ function join(shared: SharedExtraction, signal: AbortSignal | undefined): Promis
   });
 }
 
-function copyMedia(media: RegistryEntry['media']): MediaSource {
-  return structuredClone(media) as MediaSource;
+function copyMedia(media: RegistryEntry['media']): ResolvedMedia {
+  return structuredClone(media) as ResolvedMedia;
 }
 
 /**
@@ -183,7 +183,7 @@ export function createLinkRefresher(options: LinkRefresherOptions): LinkRefreshe
     return expiresAt !== undefined && expiresAt - now() <= marginMs;
   }
 
-  async function extract(entry: RegistryEntry, signal: AbortSignal | undefined): Promise<MediaSource> {
+  async function extract(entry: RegistryEntry, signal: AbortSignal | undefined): Promise<ResolvedMedia> {
     const mediaId = entry.media.id;
     const started = performance.now();
     try {
@@ -201,7 +201,7 @@ export function createLinkRefresher(options: LinkRefresherOptions): LinkRefreshe
         ...(media.expiresAt === undefined ? {} : { expiresAt: media.expiresAt }),
       });
       log('info', `refreshed ${mediaId} in ${Math.round(performance.now() - started)} ms`);
-      const fresh: MediaSource = { ...copyMedia(entry.media), formats };
+      const fresh: ResolvedMedia = { ...copyMedia(entry.media), formats };
       if (media.expiresAt === undefined) delete fresh.expiresAt;
       else fresh.expiresAt = media.expiresAt;
       if (media.preferred) fresh.preferred = media.preferred;
@@ -234,7 +234,7 @@ export function createLinkRefresher(options: LinkRefresherOptions): LinkRefreshe
     return shared && !shared.controller.signal.aborted ? shared : undefined;
   }
 
-  async function refresh(mediaId: string, refreshOptions: RefreshOptions = {}): Promise<MediaSource> {
+  async function refresh(mediaId: string, refreshOptions: RefreshOptions = {}): Promise<ResolvedMedia> {
     const shared = joinable(mediaId);
     if (shared) return join(shared, refreshOptions.signal);
     const entry = await registry.get({ mediaId });

@@ -1,8 +1,8 @@
-import type { MediaSource } from '@nexstream/core';
+import type { ResolvedMedia } from '@nexstream/core';
 import { describe, expect, it } from 'vitest';
 import { createMediaHandles } from './media-handles.js';
 
-const media = (id: string, url: string): MediaSource => ({
+const media = (id: string, url: string): ResolvedMedia => ({
   id,
   platform: 'generic',
   pageUrl: `http://127.0.0.1:9/watch/${id}`,
@@ -17,7 +17,7 @@ const media = (id: string, url: string): MediaSource => ({
       sizeBytes: 1234,
       expiresAt: 1_900_000_000_000,
       manifestUrl: 'http://127.0.0.1:9/manifest.mpd',
-    } as MediaSource['formats'][number],
+    } as ResolvedMedia['formats'][number],
   ],
 });
 

@@ -1,10 +1,10 @@
 import {
   type MediaFormat,
-  type MediaSource,
   NexStreamError,
   NexStreamErrorCode,
+  type PublicMedia,
   type PublicMediaFormat,
-  type PublicMediaSource,
+  type ResolvedMedia,
   type TrackMetadata,
   toPublicFormat,
   toPublicMedia,
@@ -35,7 +35,7 @@ export interface FormatOrigin {
 export interface MediaHandle {
   readonly mediaId: string;
   /** The media without origin URLs: safe to send to clients. */
-  readonly media: PublicMediaSource;
+  readonly media: PublicMedia;
   /** The track the media was resolved for (file names, tags), when known. */
   readonly track?: TrackMetadata;
   /**
@@ -49,18 +49,18 @@ export interface MediaHandle {
 }
 
 /** How a handle's media is extracted again when it is not in the registry (an unverified match). */
-export type ReExtract = (media: MediaSource, signal: AbortSignal | undefined) => Promise<MediaSource>;
+export type ReExtract = (media: ResolvedMedia, signal: AbortSignal | undefined) => Promise<ResolvedMedia>;
 
 /** The resolver's media: its recent resolutions (a bounded LRU), then the registry. */
 export interface MediaHandles {
   /** Remembers a resolution's media (with formats) and the track it was resolved for. */
-  remember(media: MediaSource, track?: TrackMetadata): void;
+  remember(media: ResolvedMedia, track?: TrackMetadata): void;
   /** The handle of a media, or `NXS_NOT_FOUND`. */
   get(mediaId: string): Promise<MediaHandle>;
 }
 
 interface Held {
-  media: MediaSource;
+  media: ResolvedMedia;
   track?: TrackMetadata;
 }
 
@@ -73,7 +73,7 @@ export function createMediaHandles(options: {
 }): MediaHandles {
   const recent = new Map<string, Held>();
 
-  const hold = (media: MediaSource, track?: TrackMetadata): Held => {
+  const hold = (media: ResolvedMedia, track?: TrackMetadata): Held => {
     const previous = recent.get(media.id);
     recent.delete(media.id);
     const resolvedTrack = track ?? previous?.track;
@@ -103,7 +103,7 @@ export function createMediaHandles(options: {
     },
   });
 
-  async function fresh(held: Held, signal: AbortSignal | undefined): Promise<MediaSource> {
+  async function fresh(held: Held, signal: AbortSignal | undefined): Promise<ResolvedMedia> {
     const stored = options.registry ? await options.registry.get({ mediaId: held.media.id }) : undefined;
     if (stored && options.refresher) {
       return options.refresher.refresh(held.media.id, { force: true, ...(signal ? { signal } : {}) });
@@ -129,7 +129,7 @@ export function createMediaHandles(options: {
       const entry = await options.registry?.get({ mediaId });
       if (entry && entry.media.formats.length > 0) {
         return handleOf(
-          hold(structuredClone(entry.media) as MediaSource, structuredClone(entry.track) as TrackMetadata),
+          hold(structuredClone(entry.media) as ResolvedMedia, structuredClone(entry.track) as TrackMetadata),
         );
       }
       throw new NexStreamError(

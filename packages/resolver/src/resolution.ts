@@ -1,4 +1,4 @@
-import type { MatchGrade, NexStreamEvent, PublicMediaSource, TrackMetadata } from '@nexstream/core';
+import type { MatchGrade, NexStreamEvent, PublicMedia, TrackMetadata } from '@nexstream/core';
 import type { RegistryKey, VerificationMethod, VerifiedMatch } from '@nexstream/registry';
 import type { VideoCandidate } from './engine.js';
 import type { CandidateScore } from './match-scorer.js';
@@ -25,7 +25,7 @@ export interface Resolution {
    * or headers: safe to send to clients. Where the bytes are is the server's business:
    * the resolver's `media(mediaId)` gives the handle the tunnel reads.
    */
-  media: PublicMediaSource;
+  media: PublicMedia;
   mediaId: string;
   grade: MatchGrade;
   via: 'registry' | 'race' | 'override';

@@ -1,11 +1,11 @@
 import {
   type LogEvent,
-  type MediaSource,
   NexStreamError,
   NexStreamErrorCode,
   type NexStreamEvent,
   type Platform,
   parseInput,
+  type ResolvedMedia,
   type TrackMetadata,
   type TrackRef,
   toNexStreamError,
@@ -124,7 +124,7 @@ export interface Resolver {
    */
   media(mediaId: string): Promise<MediaHandle>;
   /** Re-extracts a stored media's links when they expire within the margin, or at once with `force` (after a 403). */
-  refresh(mediaId: string, options?: RefreshOptions): Promise<MediaSource>;
+  refresh(mediaId: string, options?: RefreshOptions): Promise<ResolvedMedia>;
   /** Starts the background refresher over `dueForRefresh` (no-op without a registry). */
   startRefresher(options?: BackgroundRefreshOptions): void;
   /** Stops the background refresher. */
@@ -212,9 +212,9 @@ function extractTarget(candidate: VideoCandidate): { id: string } | { url: strin
 }
 
 /** A media without formats, from a search candidate (when extraction is skipped). */
-function mediaFromCandidate(candidate: VideoCandidate): MediaSource {
+function mediaFromCandidate(candidate: VideoCandidate): ResolvedMedia {
   const platform = candidate.mediaId.slice(0, candidate.mediaId.indexOf(':'));
-  const media: MediaSource = {
+  const media: ResolvedMedia = {
     id: candidate.mediaId,
     platform: platform === 'youtube' ? 'youtube' : 'generic',
     pageUrl: candidate.url,
@@ -301,7 +301,7 @@ export function createResolver(options: ResolverOptions): Resolver {
     ...(extractor
       ? {
           // By video id when it is a YouTube video (yt-dlp reads YouTube only); else the page it came from.
-          reExtract: async (media: MediaSource, signal: AbortSignal | undefined) => {
+          reExtract: async (media: ResolvedMedia, signal: AbortSignal | undefined) => {
             const id = youtubeVideoId(media.id);
             const extracted = await extractor.doExtract({
               ...(id ? { id } : { url: media.pageUrl }),
@@ -343,7 +343,7 @@ export function createResolver(options: ResolverOptions): Resolver {
   ): Promise<Resolution> {
     const track = structuredClone(entry.track) as TrackMetadata;
     context.emit({ type: 'metadata', engine: 'registry', track, authoritative: true });
-    let media = structuredClone(entry.media) as MediaSource;
+    let media = structuredClone(entry.media) as ResolvedMedia;
     if (refresher?.needsRefresh(entry)) {
       context.emit({
         type: 'log',
@@ -399,7 +399,7 @@ export function createResolver(options: ResolverOptions): Resolver {
     },
   ): Promise<Resolution> {
     const onLog = (event: LogEvent) => context.emit(event);
-    let media: MediaSource;
+    let media: ResolvedMedia;
     let candidate = settled.winner.candidate;
     let score = settled.winner.score;
     let grade = settled.winner.grade;

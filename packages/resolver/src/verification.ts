@@ -1,7 +1,7 @@
 import {
   durationsAgree,
   type MatchGrade,
-  type MediaSource,
+  type ResolvedMedia,
   type TrackMetadata,
   verifiedDurationToleranceMs,
 } from '@nexstream/core';
@@ -182,7 +182,7 @@ export interface VerifiedMatchParts {
   authority: IsrcAuthority;
   method: VerificationMethod;
   /** The extracted media (formats and expiry); its duration falls back to the candidate's. */
-  media: MediaSource;
+  media: ResolvedMedia;
   candidate: VideoCandidate;
   /**
    * Who picked the video: only the race's own pick can be verified. The type admits `'race'` alone, so a

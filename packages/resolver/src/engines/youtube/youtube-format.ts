@@ -1,4 +1,4 @@
-import type { MediaSource } from '@nexstream/core';
+import type { ResolvedMedia } from '@nexstream/core';
 import type { ArtTrack, ExtractedMedia, VideoCandidate, VideoFormat } from '../../engine.js';
 import { isoDate, list, record, secondsToMs, text, uniqueNames } from '../shared/track-fields.js';
 
@@ -220,7 +220,7 @@ export function parseYtDlpVideo(value: unknown, engine: string): ExtractedMedia 
     const single = mapYtDlpFormat(info, durationMs);
     if (single) formats.push(single);
   }
-  const preferred: NonNullable<MediaSource['preferred']> = {};
+  const preferred: NonNullable<ResolvedMedia['preferred']> = {};
   if (requested.length > 0) {
     for (const format of requested) {
       const id = text(format.format_id);
