@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { sampleMedia } from '@nexstream/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { truncatedCopy, zipArchive } from '../test/support/hostile.js';
+import { waitFor } from '../test/support/wait.js';
 import { createIngest, type Ingest, sanitizeOriginalName } from './ingest.js';
 import { createFfprobeProber } from './prober.js';
 
@@ -109,7 +110,9 @@ describe('ingest', () => {
     const slow = new Readable({ read() {} });
     slow.push(Buffer.alloc(1024));
     const pending = ingest.ingest(slow, { signal: controller.signal });
-    setTimeout(() => controller.abort(), 50);
+    // Aborted mid-upload: once the temp file exists.
+    await waitFor(async () => (await leftovers()).length > 0, 'the upload temp file', { intervalMs: 5 });
+    controller.abort();
     await expect(pending).rejects.toMatchObject({ code: 'NXS_ABORTED' });
     expect(await leftovers()).toEqual([]);
   });

@@ -139,8 +139,15 @@ describe('playlist', () => {
         ['--import', './test/support/register-ts.mjs', 'test/support/playlist-writer.ts', path],
         { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
       );
-      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-      await new Promise((resolve) => setTimeout(resolve, 150 + round * 97));
+      // Killed while it writes, after a different number of saves each round.
+      const saves = 5 + round * 7;
+      await new Promise<void>((resolve) => {
+        let seen = 0;
+        child.stdout.on('data', (chunk: Buffer) => {
+          seen += chunk.toString().split('\n').length - 1;
+          if (seen >= saves) resolve();
+        });
+      });
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       await exited;

@@ -1,5 +1,6 @@
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../test/support/wait.js';
 import { decoderArguments } from './decoder.js';
 import { encoderArguments } from './encoder.js';
 import { resolveProfile } from './profile.js';
@@ -72,7 +73,8 @@ describe('relay', () => {
     // Ten seconds of frames at 25 fps, offered at once.
     for (let frame = 0; frame < 250; frame += 1) source.write(videoPacket(frame * 3600));
     source.end();
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // The relay lets one lead (two seconds) through at once, then waits for the clock.
+    await waitFor(() => relay.sourceMediaMs >= 1900, 'the burst of one lead', { intervalMs: 5 });
     const burst = target.bytes().length / tsPacketBytes;
     expect(burst).toBeGreaterThan(40); // about two seconds go through at once
     expect(burst).toBeLessThan(250);

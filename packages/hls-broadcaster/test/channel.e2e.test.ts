@@ -11,6 +11,7 @@ import { createHttpHandler } from '../src/http-handler.js';
 import type { PlaylistItem } from '../src/playlist.js';
 import { watchPlaylist } from './support/live-playlist.js';
 import { type PlayerServer, startPlayerServer } from './support/player-server.js';
+import { nextEvent, waitFor, waitForNewSegments } from './support/wait.js';
 
 const page = `<!doctype html><html><body><video id="video" muted playsinline></video>
 <script src="/hls.min.js"></script>
@@ -31,8 +32,6 @@ const page = `<!doctype html><html><body><video id="video" muted playsinline></v
   hls.attachMedia(video);
   video.play().catch((error) => stats.errors.push('play: ' + error.message));
 </script></body></html>`;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a live channel end to end (real ffmpeg, hls.js in Chromium, ffprobe over HTTP)', () => {
   let dataDir: string;
@@ -123,21 +122,23 @@ describe('a live channel end to end (real ffmpeg, hls.js in Chromium, ffprobe ov
       );
 
       const itemStarts = () => events.filter((event) => event.type === 'item-started').length;
-      while (itemStarts() < 4) await sleep(250); // three natural transitions
+      await waitFor(() => itemStarts() >= 4, 'three natural transitions');
       const [first, second, third] = items as [PlaylistItem, PlaylistItem, PlaylistItem];
       const playing = channel.status().item?.id;
       const target = [first, second, third].find((item) => item.id !== playing) as PlaylistItem;
+      const live = join(channel.hlsDirectory, channel.playlistName);
       await channel.jump(target.id);
-      await sleep(3000);
-      expect(channel.status().item?.id).toBe(target.id);
+      await waitFor(() => channel.status().item?.id === target.id, 'the jump target on air');
+      await waitForNewSegments(live, 1);
       await channel.reorder([third.id, first.id, second.id]);
-      await sleep(3000);
+      await waitForNewSegments(live, 1);
       await channel.pause();
       const pausedPosition = (await Promise.resolve(channel.status())).item;
       expect(channel.status().state).toBe('paused');
-      await sleep(4000);
+      await waitForNewSegments(live, 2);
+      const resumedStart = nextEvent(channel, 'item-started');
       await channel.resume();
-      await sleep(500);
+      await resumedStart;
       const resumed = events.filter((event) => event.type === 'item-started').at(-1);
       expect(resumed?.type === 'item-started' && resumed.payload.startMs).toBeGreaterThan(0);
       expect(pausedPosition).toBeNull(); // the slate is on air while paused
@@ -164,10 +165,15 @@ describe('a live channel end to end (real ffmpeg, hls.js in Chromium, ffprobe ov
       const pid = channel.status().encoder.pid as number;
       const killedAt = Date.now();
       process.kill(pid, 'SIGKILL');
-      while (!events.some((event) => event.type === 'encoder-restarted')) await sleep(50);
-      while (channel.status().encoder.pid === pid) await sleep(50);
+      await waitFor(
+        () =>
+          events.some((event) => event.type === 'encoder-restarted') && channel.status().encoder.pid !== pid,
+        'the encoder to restart',
+        { intervalMs: 20 },
+      );
       expect(Date.now() - killedAt).toBeLessThan(1000);
-      await sleep(12_000);
+      // Six segments (12 s of stream) after the crash.
+      await waitForNewSegments(live, 6);
 
       const stats = await tab.evaluate(() => {
         const w = window as unknown as {

@@ -8,8 +8,8 @@ import { type Broadcaster, createBroadcaster } from '../src/broadcaster.js';
 import type { ChannelEvents } from '../src/channel.js';
 import { writeHostilePlaylists } from './support/hostile-playlists.js';
 import { parseMediaPlaylist } from './support/live-playlist.js';
+import { waitFor, waitForNewSegments } from './support/wait.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const profile = { width: 160, height: 90, fps: 15, videoBitrateKbps: 150, audioBitrateKbps: 48 };
 
 describe('channel (real ffmpeg)', () => {
@@ -42,17 +42,20 @@ describe('channel (real ffmpeg)', () => {
     await writeFile(join(dataDir, 'channels', 'broken', 'media', bad.filename), Buffer.alloc(4096, 1));
     await channel.jump(bad.id);
     await channel.start();
-    while (!events.some((event) => event.type === 'item-failed')) await sleep(100);
-    await sleep(500);
-    expect(channel.status()).toMatchObject({ state: 'playing', item: { id: good.id } });
+    await waitFor(() => events.some((event) => event.type === 'item-failed'), 'the broken item to fail');
+    await waitFor(
+      () => channel.status().state === 'playing' && channel.status().item?.id === good.id,
+      'the good item to play after the broken one',
+    );
     // The -progress feed reaches status() and the stats event.
-    expect(channel.status().encoder.stats?.frame).toBeGreaterThan(0);
+    await waitFor(() => (channel.status().encoder.stats?.frame ?? 0) > 0, 'the encoder to report frames');
 
     await writeFile(join(dataDir, 'channels', 'broken', 'media', good.filename), Buffer.alloc(4096, 1));
-    while (channel.status().state !== 'slate') await sleep(100);
+    await waitFor(() => channel.status().state === 'slate', 'the slate after every item failed');
     expect(channel.status().slateReason).toBe('failing');
     const failures = events.filter((event) => event.type === 'item-failed').length;
-    await sleep(3000);
+    // Two more segments of slate (4 s of stream) without another attempt: the channel does not spin.
+    await waitForNewSegments(join(channel.hlsDirectory, channel.playlistName), 2);
     expect(events.filter((event) => event.type === 'item-failed').length).toBe(failures);
     expect(events.some((event) => event.type === 'error')).toBe(true);
     // The slate keeps the stream alive: segments keep coming.
@@ -74,17 +77,23 @@ describe('channel (real ffmpeg)', () => {
       ),
     );
     await channel.start();
-    await sleep(1500);
-    expect(channel.status().item?.id).toBe(first.id);
+    await waitFor(
+      () => channel.status().item?.id === first.id && (channel.status().item?.positionMs ?? 0) >= 1000,
+      'the first item to be on air for a second',
+    );
     const removedAt = Date.now();
     await channel.removeItem(first.id);
-    while (channel.status().item?.id !== second.id) await sleep(20);
+    await waitFor(() => channel.status().item?.id === second.id, 'the second item after the removal', {
+      intervalMs: 20,
+    });
     expect(Date.now() - removedAt).toBeLessThan(2000);
     expect(await readdir(join(dataDir, 'channels', 'edits', 'media'))).toEqual([second.filename]);
     await channel.clear();
-    while (channel.status().state !== 'slate') await sleep(20);
+    await waitFor(() => channel.status().state === 'slate', 'the slate after the playlist emptied', {
+      intervalMs: 20,
+    });
     expect(channel.status()).toMatchObject({ slateReason: 'empty', item: null });
-    await sleep(6500);
+    await waitForNewSegments(join(channel.hlsDirectory, channel.playlistName), 3);
     const { segments } = parseMediaPlaylist(
       await (await import('node:fs/promises')).readFile(
         join(channel.hlsDirectory, channel.playlistName),
@@ -141,7 +150,7 @@ describe('channel (real ffmpeg)', () => {
     expect(channel).toBeDefined();
     const events = record('legacy');
     await channel?.start();
-    while (channel?.status().state !== 'slate') await sleep(50);
+    await waitFor(() => channel?.status().state === 'slate', 'the slate after the refused item');
     const failed = events.find((event) => event.type === 'item-failed')
       ?.payload as ChannelEvents['item-failed'];
     expect(failed.item.id).toBe(id);

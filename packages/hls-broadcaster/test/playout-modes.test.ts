@@ -6,8 +6,7 @@ import { probeMedia, sampleMedia } from '@nexstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Broadcaster, createBroadcaster } from '../src/broadcaster.js';
 import { parseMediaPlaylist } from './support/live-playlist.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { lastSequence, waitFor, waitForNewSegments } from './support/wait.js';
 
 describe('playout modes (real ffmpeg)', () => {
   let dataDir: string;
@@ -53,7 +52,8 @@ describe('playout modes (real ffmpeg)', () => {
     expect(await readdir(join(dataDir, 'channels', 'copy', 'media'))).toHaveLength(2);
 
     await channel.start();
-    await sleep(16_000);
+    const live = join(channel.hlsDirectory, channel.playlistName);
+    await waitForNewSegments(live, 6);
     const { segments } = parseMediaPlaylist(
       await readFile(join(channel.hlsDirectory, channel.playlistName), 'utf8'),
     );
@@ -62,9 +62,9 @@ describe('playout modes (real ffmpeg)', () => {
     expect(segments.some((segment) => segment.discontinuity)).toBe(false);
     // Live edits still work by stream copy; they land on keyframes, so a segment may stretch to two.
     await channel.pause();
-    await sleep(3000);
+    await waitForNewSegments(live, 1);
     await channel.resume();
-    await sleep(7000);
+    await waitForNewSegments(live, 3);
     const edited = parseMediaPlaylist(
       await readFile(join(channel.hlsDirectory, channel.playlistName), 'utf8'),
     );
@@ -95,7 +95,14 @@ describe('playout modes (real ffmpeg)', () => {
         ),
       );
       await channel.start();
-      await sleep(9000);
+      const names = ['index_0.m3u8', 'index_1.m3u8'];
+      await waitFor(
+        async () =>
+          (await Promise.all(names.map((name) => lastSequence(join(channel.hlsDirectory, name))))).every(
+            (sequence) => sequence >= 1,
+          ),
+        'two segments in every variant playlist',
+      );
       const master = await readFile(join(channel.hlsDirectory, channel.playlistName), 'utf8');
       expect(master.match(/#EXT-X-STREAM-INF/g)).toHaveLength(2);
       expect(master).toContain('RESOLUTION=320x180');

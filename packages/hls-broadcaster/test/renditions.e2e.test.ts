@@ -8,6 +8,7 @@ import { type Broadcaster, createBroadcaster } from '../src/broadcaster.js';
 import { createHttpHandler } from '../src/http-handler.js';
 import { watchPlaylist } from './support/live-playlist.js';
 import { type PlayerServer, startPlayerServer } from './support/player-server.js';
+import { nextEvent, waitFor } from './support/wait.js';
 
 const page = `<!doctype html><html><body><video id="video" muted playsinline></video>
 <script src="/hls.min.js"></script>
@@ -25,8 +26,6 @@ const page = `<!doctype html><html><body><video id="video" muted playsinline></v
   hls.attachMedia(video);
   video.play().catch((error) => state.errors.push('play: ' + error.message));
 </script></body></html>`;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a channel with a renditions ladder (hls.js in Chromium)', () => {
   let dataDir: string;
@@ -83,9 +82,23 @@ describe('a channel with a renditions ladder (hls.js in Chromium)', () => {
           timeout: 30_000,
         },
       );
-      await sleep(6000);
+      // Some playback before the crash, and well past it after.
+      await tab.waitForFunction(() => (window as unknown as { played(): number }).played() > 4, undefined, {
+        timeout: 60_000,
+      });
       process.kill(channel.status().encoder.pid as number, 'SIGKILL');
-      await sleep(10_000);
+      await nextEvent(channel, 'encoder-restarted');
+      await tab.waitForFunction(() => (window as unknown as { played(): number }).played() > 13, undefined, {
+        timeout: 60_000,
+      });
+      await waitFor(
+        () =>
+          variants.every((variant) => {
+            const after = [...variant.segments.values()].find((segment) => segment.discontinuity);
+            return after !== undefined && variant.segments.has(after.sequence + 2);
+          }),
+        'two segments after the discontinuity in every variant',
+      );
       const state = await tab.evaluate(() => ({
         ...(window as unknown as { state: { levels: number; waiting: number; errors: string[] } }).state,
         played: (window as unknown as { played(): number }).played(),

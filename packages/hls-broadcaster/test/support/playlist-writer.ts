@@ -1,5 +1,5 @@
 // Child process for the "kill during a playlist write" test: saves a growing playlist as fast as it can
-// until it is killed. Prints "ready" after the first save.
+// until it is killed. Prints one line after every save.
 
 import { emptyPlaylistDocument } from '../../src/playlist.js';
 import { createPlaylistStore } from '../../src/playlist-store.js';
@@ -30,5 +30,5 @@ for (;;) {
     addedAt: new Date().toISOString(),
   });
   await store.save(document);
-  if (round === 1) process.stdout.write('ready\n');
+  process.stdout.write(`saved ${round}\n`);
 }
