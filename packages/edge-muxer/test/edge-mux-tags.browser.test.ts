@@ -203,7 +203,7 @@ async function expectSamePackets(tagged: string, untagged: string) {
 
 describe('mux() writes tags in headless Chromium', () => {
   it(
-    'tags an MP4 from the direct writer with title, artist, album, date and a JPEG cover (attached_pic)',
+    'tags an MP4 from our MP4 writer with title, artist, album, date and a JPEG cover (attached_pic)',
     async () => {
       const { result, path } = await muxInPage({
         video: 'h264-video-mp4',

@@ -376,11 +376,11 @@ describe('mux() + saveStream() in headless Chromium', () => {
       const job = await runInPage('vp9-video-webm', 'opus-audio-webm', 'mp4');
       expect(job.failed?.code).toBe('NXS_UNSUPPORTED_MEDIA');
       expect(job.muxError?.message).toMatch(/VP9 is never written to MP4/);
-      // Forcing the direct writer onto WebM inputs says why it cannot, instead of falling back.
+      // Forcing the MP4 writer onto WebM inputs says why it cannot, instead of falling back.
       const forced = await runInPage('vp9-video-webm', 'opus-audio-webm', 'mp4', { writer: 'mp4' });
       expect(forced.failed?.code).toBe('NXS_UNSUPPORTED_MEDIA');
       expect(forced.muxError?.message).toMatch(
-        /direct MP4 writer cannot take this job \(an input is not MP4\/M4A\)/,
+        /the MP4 writer cannot take this job \(an input is not MP4\/M4A\)/,
       );
     },
     timeoutMs,
