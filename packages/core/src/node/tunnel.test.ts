@@ -255,6 +255,44 @@ describe('the tunnel serving a token', () => {
     expect(sentWhilePaused).toBeLessThan(16 * 1024 * 1024);
   });
 
+  it('writes the exact bytes in order to a client that reads in bursts, across many chunks', async () => {
+    // 16 KiB chunks, 3 in flight: about 200 chunks whose bytes arrive ahead of their turn, while the client's
+    // pauses make the response refuse writes (write() false, then 'drain') again and again.
+    const harness = await tunnelFor({ parallel: 3, chunkBytes: 16 * 1024 });
+    const token = harness.tunnel.mintToken({ mediaId: 'm', formatId: 'f' });
+    const read = (range?: string): Promise<Buffer> =>
+      new Promise((resolve, reject) => {
+        const request = httpRequest(
+          `${harness.base}/tunnel/${token}`,
+          { agent: false, headers: range ? { range } : {} },
+          (response) => {
+            const parts: Buffer[] = [];
+            let sincePause = 0;
+            response.on('data', (part: Buffer) => {
+              parts.push(part);
+              sincePause += part.byteLength;
+              if (sincePause >= 256 * 1024) {
+                sincePause = 0;
+                response.pause();
+                setTimeout(() => response.resume(), 15);
+              }
+            });
+            response.on('end', () => resolve(Buffer.concat(parts)));
+            response.on('error', reject);
+          },
+        );
+        request.on('error', reject);
+        request.end();
+      });
+    const whole = await read();
+    expect(whole.length).toBe(source.length);
+    expect(sha256(whole)).toBe(sha256(source));
+    const from = 1_000_003;
+    const to = 2_500_000;
+    const part = await read(`bytes=${from}-${to}`);
+    expect(sha256(part)).toBe(sha256(source.subarray(from, to + 1)));
+  });
+
   it('aborts every upstream request within 100 ms of the client hanging up', async () => {
     const harness = await tunnelFor();
     origin.throttle(128 * 1024);
