@@ -445,6 +445,8 @@ describe('evaluation set', () => {
     expect(
       report.overall.precision_at_1 - report.overall.baseline_first_song_precision_at_1,
     ).toBeGreaterThanOrEqual(0.05);
+    const scriptCoverage = Object.values(report.scripts).map((script) => script.coverage);
+    expect(Math.min(...scriptCoverage)).toBeGreaterThanOrEqual(0.85);
     expect(report.frozen?.cases).toBeGreaterThanOrEqual(120);
     expect(report.frozen?.precision_at_1).toBeGreaterThanOrEqual(0.93);
   });
@@ -658,5 +660,53 @@ describe('transliteration as weak evidence', () => {
     expect(
       scoreCandidate(lemon, video('Lemon', { channel: '米津玄師', durationMs: 255_000 })).reasons.join(' '),
     ).toMatch(/another script/);
+  });
+});
+
+describe('titles and credits in another writing system (weak evidence)', () => {
+  const artTrack = (title: string, artists: string[], album: string, durationMs: number): MatchCandidate => ({
+    id: 'ARTTRACK001',
+    title,
+    resultType: 'art-track',
+    channel: artists[0],
+    credits: artists.map((name) => ({ name })),
+    durationMs,
+    artTrack: { title, artists, album },
+  });
+
+  it('takes a Devanagari catalogue title and credits against their Latin transliteration as strong, never exact', () => {
+    const track: TrackMetadata = {
+      title: 'केसरिया',
+      artists: ['प्रीतम', 'अरिजीत सिंह'],
+      album: 'ब्रह्मास्त्र',
+      durationMs: 268_000,
+      ids: {},
+    };
+    const scored = scoreCandidate(
+      track,
+      artTrack('Kesariya', ['Pritam', 'Arijit Singh'], 'Brahmastra', 268_000),
+    );
+    expect(scored.grade).toBe('strong');
+    expect(scored.parts.title).toBe(0.85);
+    expect(scored.reasons.join(' ')).toMatch(/transliterated/);
+    expect(Object.keys(scored.parts).some((part) => part === 'penalty:missing-artist')).toBe(false);
+    // Another song of the same artists is still another song.
+    const other = scoreCandidate(
+      track,
+      artTrack('Channa Mereya', ['Pritam', 'Arijit Singh'], 'Ae Dil Hai Mushkil', 268_000),
+    );
+    expect(other.grade).toBe('rejected');
+  });
+
+  it('compares Hebrew and Arabic by their consonant outlines, and ignores outlines too short to mean anything', () => {
+    const telAviv: TrackMetadata = { title: 'תל אביב', artists: ['עומר אדם'], durationMs: 200_000, ids: {} };
+    expect(scoreCandidate(telAviv, artTrack('Tel Aviv', ['Omer Adam'], 'Tel Aviv', 200_000)).grade).toBe(
+      'strong',
+    );
+    // Two consonants (`tl`) agree by chance: not evidence.
+    const short: TrackMetadata = { title: 'טל', artists: ['עומר אדם'], durationMs: 200_000, ids: {} };
+    expect(scoreCandidate(short, artTrack('Tal', ['Omer Adam'], 'Tal', 200_000)).parts.title).toBeLessThan(
+      0.85,
+    );
   });
 });

@@ -725,6 +725,67 @@ function bestSimilarity(left: string[], right: string[]): number {
   return best;
 }
 
+/** The lowest similarity of two titles transliterated to ASCII for them to count as the same title. */
+export const transliteratedTitleAgreement = 0.85;
+/**
+ * The title (or album) part given on transliteration alone: enough for `strong`, never for `exact` (0.95) or
+ * `verified` (0.8 with an ISRC, 0.9 for an art track): a transliteration is weak evidence.
+ */
+export const transliteratedTitleScore = 0.85;
+
+const abjadPattern = /[\p{Script=Hebrew}\p{Script=Arabic}]/u;
+
+/**
+ * A name's consonant outline in ASCII: vowels, `y`/`w` (Hebrew and Arabic write vowels with those letters
+ * or not at all), apostrophes and doubled letters removed, `w` read as `v` (`ו`). `תל אביב` → `tl vv`, as
+ * `Tel Aviv` → `tl vv`.
+ */
+function consonantOutline(ascii: string): string {
+  return ascii
+    .toLowerCase()
+    .replace(/w/g, 'v')
+    .replace(/[aeiouy'`]/g, '')
+    .replace(/([a-z])\1+/g, '$1')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/**
+ * How alike two texts in different writing systems are once both are transliterated to ASCII (any-ascii),
+ * 0–1. For Hebrew and Arabic, which mostly leave vowels out, the consonant outlines are compared too.
+ */
+function transliteratedSimilarity(left: string[], right: string[]): number {
+  const ascii = (value: string) => foldText(anyAscii(value));
+  let best = 0;
+  for (const a of left) {
+    for (const b of right) {
+      const [asciiA, asciiB] = [ascii(a), ascii(b)];
+      if (asciiA === '' || asciiB === '') continue;
+      best = Math.max(best, textSimilarity(asciiA, asciiB));
+      if (abjadPattern.test(a) || abjadPattern.test(b)) {
+        // `ו` is a consonant (`v`) or a vowel (`o`, `u`): compare the outlines with it and without it.
+        for (const dropV of [false, true]) {
+          const outline = (value: string) => {
+            const full = consonantOutline(value);
+            return dropV ? full.replace(/v/g, '').replace(/\s+/g, ' ').trim() : full;
+          };
+          const [outlineA, outlineB] = [outline(asciiA), outline(asciiB)];
+          // Short outlines agree by chance: only names with enough consonants count.
+          if (outlineA.replace(/ /g, '').length >= 3 && outlineB.replace(/ /g, '').length >= 3) {
+            best = Math.max(best, textSimilarity(outlineA, outlineB));
+          }
+        }
+      }
+    }
+  }
+  return best;
+}
+
+/** True when no word of `left` shares a writing system with any word of `right` (`तुम ही हो` / `Tum Hi Ho`). */
+function otherScripts(left: string, right: string[]): boolean {
+  return right.every((value) => !sharesScript(value, left));
+}
+
 function cleanChannel(channel: string): string {
   let folded = foldText(channel.replace(/\s-\sTopic$/i, ''));
   folded = folded.replace(/vevo$/, '').trim();
@@ -856,11 +917,7 @@ function matchArtists(
     // Weak evidence: the same name once both sides are transliterated to ASCII (`ヨルシカ` → `yorushika`,
     // `Сплин` → `splin`). Kanji read as Chinese and unvocalized Hebrew rarely agree, so this never decides
     // more than a `strong` grade: aliases and the rest of the evidence do.
-    const ascii = (value: string) => foldText(anyAscii(value));
-    const transliterated = bestSimilarity(
-      [artists[0]!, ...aliases].map(ascii),
-      evidence.map(ascii).filter((value) => value !== ''),
-    );
+    const transliterated = transliteratedSimilarity([artists[0]!, ...aliases], evidence);
     if (transliterated >= transliterationAgreement) {
       return { score: transliteratedArtistScore, unknown: false };
     }
@@ -957,7 +1014,17 @@ export function scoreCandidate(
       }
     }
   }
-  const title = bestSimilarity(trackTitles(track.title), titleVariants);
+  let title = bestSimilarity(trackTitles(track.title), titleVariants);
+  // A title written in another script on each side (a Hindi catalogue title in Devanagari, YouTube Music's
+  // transliteration in Latin letters): weak evidence once both are transliterated, never more than `strong`.
+  if (
+    title < transliteratedTitleScore &&
+    otherScripts(track.title, candidateTitles) &&
+    transliteratedSimilarity(trackTitles(track.title), candidateTitles) >= transliteratedTitleAgreement
+  ) {
+    title = transliteratedTitleScore;
+    reasons.push('title matches once transliterated (weak evidence)');
+  }
   parts.title = round(title);
 
   const artistMatch = matchArtists(track, candidate, parsed, channel);
@@ -979,10 +1046,18 @@ export function scoreCandidate(
   let weightSum = matchWeights.title + matchWeights.artist + matchWeights.duration + matchWeights.channel;
   const candidateAlbum = candidate.artTrack?.album ?? candidate.album?.title;
   if (track.album && candidateAlbum) {
-    const album = Math.max(
+    let album = Math.max(
       textSimilarity(track.album, candidateAlbum),
       bestSimilarity(trackTitles(track.album), parseTitle(candidateAlbum).titles),
     );
+    if (
+      album < transliteratedTitleScore &&
+      otherScripts(track.album, [candidateAlbum]) &&
+      transliteratedSimilarity(trackTitles(track.album), parseTitle(candidateAlbum).titles) >=
+        transliteratedTitleAgreement
+    ) {
+      album = transliteratedTitleScore;
+    }
     parts.album = round(album);
     weighted += matchWeights.album * album;
     weightSum += matchWeights.album;
@@ -1050,8 +1125,16 @@ export function scoreCandidate(
   const artTrackArtists =
     candidate.artTrack?.artists ??
     (candidate.resultType === 'art-track' ? (candidate.credits ?? []).map((credit) => credit.name) : []);
+  // A credit written in another script is the same artist when it transliterates to the name (`प्रीतम` /
+  // `Pritam`), or, for the lead artist, when it is one of the track's aliases (`米津玄師` / `Kenshi Yonezu`).
+  const aliasCredited = (track.artistAliases ?? []).some((alias) =>
+    artTrackArtists.some((credit) => textSimilarity(credit, alias) >= 0.8),
+  );
   const artTrackCredits = (name: string) =>
-    artTrackArtists.some((credit) => textSimilarity(credit, name) >= 0.8 || containsWords(credit, name));
+    artTrackArtists.some((credit) => textSimilarity(credit, name) >= 0.8 || containsWords(credit, name)) ||
+    (otherScripts(name, artTrackArtists) &&
+      (transliteratedSimilarity([name], artTrackArtists) >= transliterationAgreement ||
+        (name === track.artists[0] && aliasCredited)));
   if (artTrackArtists.length > 0 && track.artists.length > 1 && !isrcTied(track, candidate)) {
     // A missing lead artist is another recording. A guest missing from the credits is the same recording when
     // the art track's title still names it (a service that credits the lead artist only, as YouTube Music
