@@ -81,8 +81,18 @@ export async function startFixtureWorld(options: {
 `;
     const manifestUrl = `${replay.url}/cdn/harder-better-faster-stronger.mpd`;
     const resultsPage = `<html><head><title>Daft Punk - Harder, Better, Faster, Stronger (Official Audio)</title></head><body><video src="${manifestUrl}"></video></body></html>`;
-    // The stand-in for YouTube's watch page of the demo art track: the same DASH manifest.
-    const watchPage = `<html><head><title>Harder, Better, Faster, Stronger</title></head><body><video src="${manifestUrl}"></video></body></html>`;
+    // The stand-in for YouTube's watch page of the demo art track: the same DASH manifest, named the way the
+    // art track is (JSON-LD: yt-dlp's generic extractor takes its name, where a bare <video> gets "… (1)").
+    const watchPage = `<html><head><title>Harder, Better, Faster, Stronger</title><script type="application/ld+json">${JSON.stringify(
+      {
+        '@context': 'https://schema.org',
+        '@type': 'VideoObject',
+        name: 'Harder, Better, Faster, Stronger',
+        author: { '@type': 'Person', name: 'Daft Punk - Topic' },
+        duration: 'PT3M44S',
+        contentUrl: manifestUrl,
+      },
+    )}</script></head><body></body></html>`;
     const html = { 'content-type': 'text/html; charset=utf-8' };
     const searchLatencyMs = options.searchLatencyMs ?? 1500;
 

@@ -174,6 +174,8 @@ describe('example server (fixtures mode)', () => {
     };
     const first = await settledOf();
     expect(first).toMatchObject({ grade: 'verified', mediaId: `youtube:${fixtureYoutubeVideoId}` });
+    const handle = await server.server.services.resolver.media(`youtube:${fixtureYoutubeVideoId}`);
+    expect(handle.media).toMatchObject({ platform: 'youtube', title: 'Harder, Better, Faster, Stronger' });
     const lookup = await fetch(`${server.server.url}/api/registry/lookup?isrc=GBDUW0000059`);
     expect(lookup.status).toBe(200);
     expect(JSON.stringify(await lookup.json())).toContain(`youtube:${fixtureYoutubeVideoId}`);
