@@ -187,6 +187,21 @@ describe('example server (fixtures mode)', () => {
     });
   });
 
+  it('uses an override (a YouTube video id) offline: the demo link with the demo video settles via override and is not stored by it', async () => {
+    const messages = await readUntil(
+      await fetch(resolveUrl(server, { input: fixtureSpotifyTrackLink, override: fixtureYoutubeVideoId })),
+      (message) => message.event === 'done',
+    );
+    const names = messages.map((message) => message.event);
+    expect(names, messages.map((message) => message.data).join('\n')).not.toContain('error');
+    const settled = JSON.parse(messages.find((message) => message.event === 'settled')!.data) as {
+      via: string;
+      mediaId: string;
+    };
+    expect(settled).toMatchObject({ via: 'override', mediaId: `youtube:${fixtureYoutubeVideoId}` });
+    expect(names).toContain('media');
+  });
+
   it('serves the registry, the edge muxer files with their headers, and JSON errors for unknown API routes', async () => {
     const base = server.server.url;
     const stats = (await (await fetch(`${base}/api/registry/stats`)).json()) as { tracks: number };
