@@ -5,7 +5,7 @@
  * - unthrottled over loopback, in rounds so that noise from other work on the machine hits every path alike:
  *   the whole file through the tunnel in a process of its own, through nginx as a plain reverse proxy (also
  *   its own process, started here with a generated config), straight from the origin, and through the tunnel
- *   inside this process (sharing one thread with the origin and the client, as before); medians of 3;
+ *   inside this process (sharing one thread with the origin and the client, as before); medians of 5;
  *   the tunnel process's RSS growth while it runs, and a small sweep of parallelism and chunk size.
  * Prints one JSON object as its last line. Without nginx on PATH (or `NGINX`), `nginx_proxy_mb_s` is null.
  * `--loopback-only` skips the throttled comparison (about 80 s) while working on the loopback path.
@@ -13,6 +13,7 @@
  */
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
@@ -28,7 +29,7 @@ const fileBytes = 200 * 1000 * 1000;
 const throttleBytesPerSecond = 1_000_000;
 const prefixBytes = 48 * MiB;
 const sequentialChunkBytes = 8 * 1000 * 1000;
-const loopbackRounds = 3;
+const loopbackRounds = 5;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((left, right) => left - right);
@@ -69,17 +70,35 @@ async function sequentialFetch(url: string, totalBytes: number): Promise<number>
   return received;
 }
 
-/** The children this bench started; killed on every way out (normal end, a throw, Ctrl-C). */
+/**
+ * The children this bench started; killed on every way out (normal end, a throw, Ctrl-C). nginx runs in a
+ * process group of its own, killed as a group: a master killed alone leaves its worker running.
+ */
 const children = new Set<ChildProcess>();
+const groups = new Set<ChildProcess>();
+
+function forceKill(child: ChildProcess): void {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  try {
+    if (groups.has(child)) process.kill(-child.pid, 'SIGKILL');
+    else child.kill('SIGKILL');
+  } catch {
+    // already gone
+  }
+}
 
 function killChildren(): void {
-  for (const child of children)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children) forceKill(child);
 }
 process.once('exit', killChildren);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     killChildren();
+    try {
+      rmSync(scratch, { recursive: true, force: true });
+    } catch {
+      // interrupted before the scratch directory existed
+    }
     process.exit(130);
   });
 }
@@ -90,7 +109,7 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'
     child.kill(signal);
     const late = await Promise.race([exited.then(() => false), sleep(3000).then(() => true)]);
     if (late) {
-      child.kill('SIGKILL');
+      forceKill(child);
       await exited;
     }
   }
@@ -201,9 +220,10 @@ http {
   const child = spawn(
     binary,
     ['-p', directory, '-c', join(directory, 'nginx.conf'), '-g', `daemon off; pid ${directory}/nginx.pid;`],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   children.add(child);
+  groups.add(child);
   let stderr = '';
   child.stderr?.on('data', (data: Buffer) => {
     stderr += data.toString();
@@ -383,7 +403,7 @@ try {
       throttled_prefix_mb: round(prefixBytes / 1e6, 1),
       note:
         `throttled comparison on the first ${round(prefixBytes / MiB, 0)} MiB of the 200 MB file for both fetchers, to keep the run short; ` +
-        'loopback figures are medians of 3 interleaved rounds; loopback_mb_s is the tunnel in its own process, like nginx ' +
+        `loopback figures are medians of ${loopbackRounds} interleaved rounds; loopback_mb_s is the tunnel in its own process, like nginx ` +
         '(worker_processes 1, proxy_buffering on with default buffers, no temp files); loopback_in_process_mb_s is the tunnel ' +
         'sharing the bench thread with the origin and the client (the figure quoted before issue 18); *_cpu_s_per_gb is ' +
         'CPU time (user + system) of the tunnel process and of the nginx worker per GB proxied, steadier than MB/s on a busy machine',
