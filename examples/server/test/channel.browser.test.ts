@@ -202,6 +202,42 @@ describe('the live channel page in Chromium', () => {
     await screenshot('upload-results.png');
   });
 
+  it('an edit made on an out-of-date playlist is refused (If-Match, 409): the page reloads the playlist and says so', async () => {
+    const names = () =>
+      page
+        .getByTestId('playlist-item')
+        .evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-name')));
+    // Without its event stream the page does not hear the change made elsewhere: its playlist goes stale.
+    const events = '**/api/channels/main/events*';
+    await page.route(events, (route) => route.abort());
+    try {
+      await page.reload();
+      await expect.poll(names, { timeout: 15_000 }).toEqual(['red.mp4', 'blue.mp4']);
+      const snapshot = await api<{ items: Array<{ id: string }> }>('/api/channels/main/playlist');
+      await api('/api/channels/main/playlist/order', {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ order: snapshot.items.map((item) => item.id).reverse() }),
+      });
+      expect(await names()).toEqual(['red.mp4', 'blue.mp4']);
+      await page.getByRole('button', { name: 'Move red.mp4 down' }).click();
+      await expect
+        .poll(() => page.getByTestId('playlist-conflict').textContent(), { timeout: 15_000 })
+        .toMatch(/changed somewhere else.*your change was not made/);
+      await expect.poll(names, { timeout: 15_000 }).toEqual(['blue.mp4', 'red.mp4']);
+      const after = await api<{ items: Array<{ originalName: string }> }>('/api/channels/main/playlist');
+      expect(after.items.map((item) => item.originalName)).toEqual(['blue.mp4', 'red.mp4']);
+    } finally {
+      await page.unroute(events);
+    }
+    // Back in step, the same move goes through.
+    await page.reload();
+    await expect.poll(names, { timeout: 15_000 }).toEqual(['blue.mp4', 'red.mp4']);
+    await page.getByRole('button', { name: 'Move red.mp4 up' }).click();
+    await expect.poll(names, { timeout: 15_000 }).toEqual(['red.mp4', 'blue.mp4']);
+    expect(await page.getByTestId('playlist-conflict').count()).toBe(0);
+  });
+
   it('item 10: "Now playing" changes with the picture, not when the encoder starts the next item', async () => {
     await page.getByRole('button', { name: 'Start' }).click();
     await expect.poll(stateOf, { timeout: 30_000 }).toBe('playing');

@@ -77,6 +77,8 @@ export function ChannelPage() {
   const [status, setStatus] = useState<Status | null>(null);
   const [schedule, setSchedule] = useState<ScheduleEntry[]>([]);
   const [error, setError] = useState<ApiError | null>(null);
+  // Said when an edit was refused because the playlist changed elsewhere (and was reloaded).
+  const [notice, setNotice] = useState<string | null>(null);
   const [upload, setUpload] = useState<Upload | null>(null);
   const [outcomes, setOutcomes] = useState<FileOutcome[]>([]);
   const [dragging, setDragging] = useState<string | null>(null);
@@ -91,12 +93,35 @@ export function ChannelPage() {
   const run = useCallback(async <T,>(call: () => Promise<T>): Promise<T | undefined> => {
     try {
       setError(null);
+      setNotice(null);
       return await call();
     } catch (failure) {
       setError(toApiError(failure));
       return undefined;
     }
   }, []);
+
+  /**
+   * A playlist edit made against the revision on screen (`If-Match`). When someone else changed the
+   * playlist first, the server refuses it (409 NXS_CONFLICT): the page loads the current playlist and says so.
+   */
+  const editPlaylist = (path: string, init: RequestInit) =>
+    run(async () => {
+      try {
+        setSnapshot(
+          await api<Snapshot>(path, {
+            ...init,
+            headers: snapshot ? { 'If-Match': `"${snapshot.revision}"` } : {},
+          }),
+        );
+      } catch (failure) {
+        if (toApiError(failure).code !== 'NXS_CONFLICT' || !snapshot) throw failure;
+        setSnapshot(await api<Snapshot>(`${base}/playlist`));
+        setNotice(
+          'The playlist was changed somewhere else (another tab or person) just before your change, so your change was not made. The playlist below is now up to date: make your change again if you still want it.',
+        );
+      }
+    });
 
   const applyStatus = useCallback((next: Status) => {
     setStatus(next);
@@ -119,6 +144,11 @@ export function ChannelPage() {
       });
       events.addEventListener('playlist-changed', (message) => {
         setSnapshot((JSON.parse((message as MessageEvent).data) as { snapshot: Snapshot }).snapshot);
+      });
+      // Events were missed and cannot be replayed (the server restarted, or the gap was too long): reload.
+      events.addEventListener('replay-gap', () => {
+        void api<Snapshot>(`${base}/playlist`).then(setSnapshot, () => {});
+        refreshStatus();
       });
       events.addEventListener('stats', (message) => {
         const stats = JSON.parse((message as MessageEvent).data) as EncoderStats;
@@ -214,14 +244,7 @@ export function ChannelPage() {
       applyStatus(action === 'stop' ? { ...next, encoder: { ...next.encoder, stats: undefined } } : next);
     });
   const reorder = (ids: string[]) =>
-    run(async () =>
-      setSnapshot(
-        await api<Snapshot>(`${base}/playlist/order`, {
-          method: 'PUT',
-          body: JSON.stringify({ order: ids }),
-        }),
-      ),
-    );
+    editPlaylist(`${base}/playlist/order`, { method: 'PUT', body: JSON.stringify({ order: ids }) });
   const move = (id: string, offset: number) => {
     if (!snapshot) return;
     const ids = snapshot.items.map((item) => item.id);
@@ -325,6 +348,11 @@ export function ChannelPage() {
         </div>
       </div>
 
+      {notice && (
+        <p className="notice" role="status" data-testid="playlist-conflict">
+          {notice}
+        </p>
+      )}
       {error && !missing && (
         <p className="error" role="alert">
           {error.message} <span className="detail">({error.code})</span>
@@ -438,9 +466,7 @@ export function ChannelPage() {
             type="button"
             className="secondary"
             disabled={!snapshot?.items.length}
-            onClick={() =>
-              void run(async () => setSnapshot(await api<Snapshot>(`${base}/playlist`, { method: 'DELETE' })))
-            }
+            onClick={() => void editPlaylist(`${base}/playlist`, { method: 'DELETE' })}
           >
             Clear
           </button>
@@ -501,13 +527,7 @@ export function ChannelPage() {
                 <button
                   type="button"
                   className="secondary"
-                  onClick={() =>
-                    void run(async () =>
-                      setSnapshot(
-                        await api<Snapshot>(`${base}/playlist/${item.id}/play`, { method: 'POST' }),
-                      ),
-                    )
-                  }
+                  onClick={() => void editPlaylist(`${base}/playlist/${item.id}/play`, { method: 'POST' })}
                 >
                   Play now
                 </button>
@@ -515,11 +535,7 @@ export function ChannelPage() {
                   type="button"
                   className="danger"
                   aria-label={`Remove ${item.originalName}`}
-                  onClick={() =>
-                    void run(async () =>
-                      setSnapshot(await api<Snapshot>(`${base}/playlist/${item.id}`, { method: 'DELETE' })),
-                    )
-                  }
+                  onClick={() => void editPlaylist(`${base}/playlist/${item.id}`, { method: 'DELETE' })}
                 >
                   Remove
                 </button>

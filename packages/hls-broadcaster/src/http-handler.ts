@@ -13,8 +13,9 @@ import busboy from 'busboy';
 import type { Broadcaster } from './broadcaster.js';
 import type { Channel } from './channel.js';
 import { type ClientLimits, createClientLimits } from './client-limits.js';
+import { streamChannelEvents } from './event-stream.js';
 import { sanitizeOriginalName } from './ingest.js';
-import type { PlaylistItem } from './playlist.js';
+import { type EditOptions, type PlaylistItem, type PlaylistSnapshot, revisionConflict } from './playlist.js';
 
 /**
  * What happened to one file of an upload, in the order the files were sent: the item it became, or why it
@@ -127,6 +128,11 @@ export interface HttpHandlerOptions {
    * that makes one handler per channel still counts each client once.
    */
   clientLimits?: ClientLimits;
+  /**
+   * Events of a channel kept for event-stream clients that reconnect with `Last-Event-ID` (the first handler
+   * of a channel to serve `GET /events` sets it). Default 500.
+   */
+  eventReplayCapacity?: number;
 }
 
 /** A framework-free request handler; `next` (when given) is called for paths it does not serve. */
@@ -166,8 +172,13 @@ const mimeTypes: Record<string, string> = {
  * `POST /upload` (multipart), `GET /playlist`, `DELETE /playlist/:id`, `PUT /playlist/order`,
  * `DELETE /playlist`, `POST /playlist/:id/play`, `POST /stream/start|stop|pause|resume`,
  * `GET /stream/status`, `GET /events` (SSE) and `GET /hls/<file>`. Errors answer
- * `{ error: { code, message, retryable, details? } }` (the error's `toJSON()`) with the status of
- * `httpStatusFor` (from `@nexstream/core`), except 408 for an upload that went idle. Client input never
+ * `{ error: { code, message, retryable, retryAfterMs?, details? } }` (the error's `toJSON()`, the body the
+ * example server sends too, with `Retry-After` when there is a `retryAfterMs`) with the status of
+ * `httpStatusFor` (from `@nexstream/core`), except 408 for an upload that went idle.
+ *
+ * `GET /playlist` carries `ETag: "<revision>"`; every edit (upload, remove, reorder, clear, play now) takes
+ * `If-Match: "<revision>"` and is refused with 409 `NXS_CONFLICT` when the playlist was edited since, and its
+ * answer carries the new `ETag`. Client input never
  * becomes a path: stored names are generated, HLS names must match a strict pattern, and a channel that does
  * not exist is never created by a request.
  *
@@ -274,9 +285,10 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     const streamMatch = /^\/stream\/(start|stop|pause|resume)$/.exec(pathname);
     if (method === 'POST' && pathname === '/upload') return upload;
     if (method === 'GET' && pathname === '/playlist')
-      return async (channel, _r, response) => sendJson(response, 200, await channel.list());
+      return async (channel, _r, response) => sendSnapshot(response, await channel.list());
     if (method === 'DELETE' && pathname === '/playlist')
-      return async (channel, _r, response) => sendJson(response, 200, await channel.clear());
+      return async (channel, request, response) =>
+        sendSnapshot(response, await channel.clear(editOptions(request)));
     if (method === 'PUT' && pathname === '/playlist/order') {
       return async (channel, request, response) => {
         // A reorder names every item: size its limit by the playlist, so a long playlist can be reordered.
@@ -289,16 +301,16 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
           throw new NexStreamError(NexStreamErrorCode.InvalidInput, 'body must be { "order": [item ids] }');
         }
-        sendJson(response, 200, await channel.reorder(ids));
+        sendSnapshot(response, await channel.reorder(ids, editOptions(request)));
       };
     }
     if (itemMatch && method === 'DELETE' && !itemMatch[2]) {
-      return async (channel, _r, response) =>
-        sendJson(response, 200, await channel.removeItem(decodeId(itemMatch[1])));
+      return async (channel, request, response) =>
+        sendSnapshot(response, await channel.removeItem(decodeId(itemMatch[1]), editOptions(request)));
     }
     if (itemMatch && method === 'POST' && itemMatch[2]) {
-      return async (channel, _r, response) =>
-        sendJson(response, 200, await channel.jump(decodeId(itemMatch[1])));
+      return async (channel, request, response) =>
+        sendSnapshot(response, await channel.jump(decodeId(itemMatch[1]), editOptions(request)));
     }
     if (streamMatch && method === 'POST') {
       const action = streamMatch[1] as 'start' | 'stop' | 'pause' | 'resume';
@@ -373,6 +385,15 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         { retryable: false, details: { maxBytes: channel.maxUploadBytes } },
       );
     }
+    // A stale If-Match is refused before the body is read; the first file's append checks it again.
+    const { expectedRevision } = editOptions(request);
+    if (expectedRevision !== undefined) {
+      const { revision } = await channel.list();
+      if (revision !== expectedRevision) {
+        response.setHeader('Connection', 'close');
+        throw revisionConflict(revision, expectedRevision);
+      }
+    }
     const release = limits.acquire(`upload\u0000${clientOf(request)}`, maxUploadsPerClient);
     if (!release) {
       response.setHeader('Connection', 'close');
@@ -383,7 +404,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       );
     }
     try {
-      const results = await receiveUpload(channel, request, response);
+      const results = await receiveUpload(channel, request, response, expectedRevision);
       const items = results.flatMap((result) => (result.ok ? [result.item] : []));
       const firstRefusal = results.find((result) => !result.ok);
       if (items.length === 0 && firstRefusal && !firstRefusal.ok) {
@@ -410,6 +431,7 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     channel: Channel,
     request: IncomingMessage,
     response: ServerResponse,
+    expectedRevision: number | undefined,
   ): Promise<UploadFileResult[]> {
     return new Promise<UploadFileResult[]>((resolve, reject) => {
       let parser: busboy.Busboy;
@@ -536,8 +558,10 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         }
         // One file at a time: the next one waits in busboy until this one is stored.
         const previous = pending.at(-1)?.catch(() => undefined) ?? Promise.resolve();
+        // The request's If-Match guards its first append; the files after it follow the request's own edit.
+        const guard = pending.length === 0 && expectedRevision !== undefined ? { expectedRevision } : {};
         const ingested = previous.then(() =>
-          channel.ingest(file, { originalName: name, signal: controller.signal }),
+          channel.ingest(file, { originalName: name, signal: controller.signal, ...guard }),
         );
         ingested.catch(() => undefined);
         pending.push(ingested);
@@ -585,45 +609,40 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       );
     }
     try {
-      await streamEvents(channel, request, response);
+      await streamChannelEvents(channel, request, response, {
+        ...(options.eventReplayCapacity === undefined ? {} : { replayCapacity: options.eventReplayCapacity }),
+      });
     } finally {
       releaseChannel();
       releaseClient();
     }
   }
+}
 
-  async function streamEvents(
-    channel: Channel,
-    request: IncomingMessage,
-    response: ServerResponse,
-  ): Promise<void> {
-    response.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
-    const write = (type: string, payload: unknown) => {
-      response.write(`event: ${type}\ndata: ${JSON.stringify(payload)}\n\n`);
-    };
-    // The first status is right: the channel is loaded (and resumed, after a restart) before it is sent.
-    await channel.ready().catch(() => undefined);
-    if (response.destroyed) return;
-    write('status', channel.status());
-    const unsubscribe = channel.onAny((type, payload) => write(String(type), payload));
-    const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), 15_000);
-    heartbeat.unref();
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearInterval(heartbeat);
-        unsubscribe();
-        resolve();
-      };
-      request.on('close', done);
-      response.on('close', done);
-    });
-    response.end();
+/**
+ * The edit guard of a request: `If-Match: "<revision>"` (the playlist's ETag) becomes `expectedRevision`;
+ * `*` or no header means no check.
+ *
+ * @throws NexStreamError `NXS_INVALID_INPUT` for anything but one quoted revision or `*`.
+ */
+function editOptions(request: IncomingMessage): EditOptions {
+  const header = request.headers['if-match'];
+  const value = (Array.isArray(header) ? header.join(',') : header)?.trim();
+  if (!value || value === '*') return {};
+  const match = /^"(\d{1,15})"$/.exec(value);
+  if (!match) {
+    throw new NexStreamError(
+      NexStreamErrorCode.InvalidInput,
+      `If-Match must be one playlist revision in quotes, as GET /playlist's ETag gives it (for example "12"), not ${JSON.stringify(value.slice(0, 40))}`,
+    );
   }
+  return { expectedRevision: Number(match[1]) };
+}
+
+/** A playlist answer, with its edit revision as the ETag (for the next edit's If-Match). */
+function sendSnapshot(response: ServerResponse, snapshot: PlaylistSnapshot): void {
+  response.setHeader('ETag', `"${snapshot.revision}"`);
+  sendJson(response, 200, snapshot);
 }
 
 function decodeId(raw: string | undefined): string {
@@ -668,7 +687,11 @@ function applyCors(
   response.setHeader('Access-Control-Allow-Origin', allowed);
   if (allowed !== '*') response.setHeader('Vary', 'Origin');
   response.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, POST, PUT, DELETE, OPTIONS');
-  response.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization, Range');
+  response.setHeader(
+    'Access-Control-Allow-Headers',
+    'Content-Type, Authorization, Range, If-Match, If-None-Match, Last-Event-ID',
+  );
+  response.setHeader('Access-Control-Expose-Headers', 'ETag, Retry-After');
 }
 
 async function readJson(request: IncomingMessage, maxBytes: number): Promise<unknown> {
@@ -724,6 +747,9 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
 
 function sendError(response: ServerResponse, error: NexStreamError): void {
   const status = httpStatusFor(error.code);
+  if (error.retryAfterMs !== undefined) {
+    response.setHeader('Retry-After', String(Math.ceil(error.retryAfterMs / 1000)));
+  }
   // An upload that went idle is the client's timeout (408), not a gateway's (504).
   const idle = (error.details as { reason?: unknown } | undefined)?.reason === 'upload-idle';
   sendJson(response, idle ? 408 : status === 499 ? 400 : status, { error: error.toJSON() });

@@ -18,6 +18,7 @@ export type {
   ChannelStatus,
   SlateReason,
 } from './channel.js';
+export type { StateChange } from './channel-lifecycle.js';
 export { type ClientLimits, createClientLimits, type ReleaseSlot } from './client-limits.js';
 export {
   type Decoder,
@@ -56,17 +57,16 @@ export {
   isAllowedContainer,
   mediaInputArguments,
 } from './media-input.js';
-export {
-  type InstaStreamItem,
-  type MediaProbe,
-  type Playlist,
-  type PlaylistChange,
-  type PlaylistDocument,
-  type PlaylistEvents,
-  type PlaylistItem,
-  type PlaylistSnapshot,
-  type PlayoutState,
-  parseInstaStreamItems,
+export type {
+  EditOptions,
+  MediaProbe,
+  Playlist,
+  PlaylistChange,
+  PlaylistDocument,
+  PlaylistEvents,
+  PlaylistItem,
+  PlaylistSnapshot,
+  PlayoutState,
 } from './playlist.js';
 export { createPlaylistStore, type PlaylistLoadResult, type PlaylistStore } from './playlist-store.js';
 export {

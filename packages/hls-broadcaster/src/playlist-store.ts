@@ -7,7 +7,7 @@ import {
   type PlaylistDocument,
   type PlaylistItem,
   type PlayoutState,
-} from './playlist.js';
+} from './playlist-document.js';
 
 /** What {@link PlaylistStore.load} found. */
 export interface PlaylistLoadResult {

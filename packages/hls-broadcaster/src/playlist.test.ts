@@ -3,7 +3,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createPlaylist, type PlaylistItem, parseInstaStreamItems } from './playlist.js';
+import { parseInstaStreamItems } from './legacy-import.js';
+import { createPlaylist, type PlaylistItem } from './playlist.js';
 import { createPlaylistStore } from './playlist-store.js';
 
 function item(id: string): PlaylistItem {
@@ -58,6 +59,34 @@ describe('playlist', () => {
     await playlist.clear();
     expect(playlist.list()).toMatchObject({ items: [], currentId: null, currentIndex: -1 });
     expect((await store.load()).document.items).toEqual([]);
+  });
+
+  it('bumps the revision on edits only, and refuses an edit made against an older revision', async () => {
+    const playlist = createPlaylist({ store: createPlaylistStore(join(folder, 'p.json')) });
+    await playlist.addMany([item('a'), item('b')]);
+    const edited = playlist.list().revision;
+    // Playout bookkeeping is persisted but is not an edit.
+    await playlist.advance('b');
+    await playlist.setPlayout({ onAir: true, resumeAt: { itemId: 'b', positionMs: 1200 } });
+    expect(playlist.list()).toMatchObject({ currentId: 'b', revision: edited });
+    // A jump is an edit (a user's command that changes the playlist's current item).
+    await playlist.jump('a', { expectedRevision: edited });
+    expect(playlist.list().revision).toBe(edited + 1);
+    // Two edits made against one revision: the second is refused, and nothing of it is applied.
+    const [first, second] = await Promise.allSettled([
+      playlist.reorder(['b', 'a'], { expectedRevision: edited + 1 }),
+      playlist.remove('a', { expectedRevision: edited + 1 }),
+    ]);
+    expect(first.status).toBe('fulfilled');
+    expect(second).toMatchObject({
+      status: 'rejected',
+      reason: {
+        code: 'NXS_CONFLICT',
+        retryable: false,
+        details: { reason: 'revision-mismatch', revision: edited + 2, expectedRevision: edited + 1 },
+      },
+    });
+    expect(playlist.list()).toMatchObject({ revision: edited + 2, items: [{ id: 'b' }, { id: 'a' }] });
   });
 
   it('loops from the last item to the first, and stops at the end when loop is off', async () => {

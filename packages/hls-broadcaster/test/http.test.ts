@@ -257,8 +257,123 @@ describe('HTTP handler (plain node:http)', () => {
       text += decoder.decode(value);
     }
     controller.abort();
-    expect(text).toMatch(/^event: status\n/);
+    expect(text).toMatch(/^event: status\nid: \d+\n/);
     expect(text).toContain('"kind":"jumped"');
+  });
+
+  it('numbers events, and gives a client that reconnects with Last-Event-ID the events it missed', async () => {
+    /** Reads SSE frames from `response` until `until` says stop; returns them. */
+    const readFrames = async (
+      response: Response,
+      until: (frames: { event: string; id: string; data: string }[]) => boolean,
+    ) => {
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      const frames: { event: string; id: string; data: string }[] = [];
+      let buffer = '';
+      while (!until(frames)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value);
+        let end = buffer.indexOf('\n\n');
+        while (end >= 0) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(frame)?.[1] ?? '';
+          if (field('event')) frames.push({ event: field('event'), id: field('id'), data: field('data') });
+          end = buffer.indexOf('\n\n');
+        }
+      }
+      await reader.cancel();
+      return frames;
+    };
+    const list = (await (await fetch(`${base}/tv/playlist`)).json()) as PlaylistSnapshot;
+    const [a, b] = list.items as [PlaylistItem, PlaylistItem];
+    const first = new AbortController();
+    const firstResponse = await fetch(`${base}/tv/events`, { signal: first.signal });
+    const jumped = fetch(`${base}/tv/playlist/${a.id}/play`, { method: 'POST' }).then((r) => r.arrayBuffer());
+    const seen = await readFrames(firstResponse, (frames) =>
+      frames.some((frame) => frame.event === 'playlist-changed'),
+    );
+    await jumped;
+    first.abort();
+    const lastSeen = seen.at(-1) as { id: string };
+    expect(seen.map((frame) => Number(frame.id))).toEqual(
+      [...seen.map((frame) => Number(frame.id))].sort((x, y) => x - y),
+    );
+    // Missed while disconnected: two edits.
+    await (await fetch(`${base}/tv/playlist/${b.id}/play`, { method: 'POST' })).arrayBuffer();
+    await (await fetch(`${base}/tv/playlist/${a.id}/play`, { method: 'POST' })).arrayBuffer();
+    const second = new AbortController();
+    const secondResponse = await fetch(`${base}/tv/events`, {
+      signal: second.signal,
+      headers: { 'Last-Event-ID': lastSeen.id },
+    });
+    const replayed = await readFrames(secondResponse, (frames) =>
+      frames.some((frame) => frame.event === 'status'),
+    );
+    second.abort();
+    const changes = replayed.filter((frame) => frame.event === 'playlist-changed');
+    expect(changes.map((frame) => JSON.parse(frame.data).change)).toEqual([
+      { kind: 'jumped', id: b.id },
+      { kind: 'jumped', id: a.id },
+    ]);
+    expect(changes.every((frame) => Number(frame.id) > Number(lastSeen.id))).toBe(true);
+    expect(replayed.at(-1)?.event).toBe('status');
+    expect(replayed.some((frame) => frame.event === 'replay-gap')).toBe(false);
+  });
+
+  it('serves the playlist revision as its ETag, and refuses an edit with a stale If-Match with 409 NXS_CONFLICT', async () => {
+    const current = await fetch(`${base}/tv/playlist`);
+    const snapshot = (await current.json()) as PlaylistSnapshot;
+    expect(current.headers.get('etag')).toBe(`"${snapshot.revision}"`);
+    const [a, b] = snapshot.items as [PlaylistItem, PlaylistItem];
+    const stale = `"${snapshot.revision - 1}"`;
+    const refused = await fetch(`${base}/tv/playlist/${a.id}`, {
+      method: 'DELETE',
+      headers: { 'If-Match': stale },
+    });
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toEqual({
+      error: {
+        code: 'NXS_CONFLICT',
+        message: expect.stringMatching(/edited since revision/),
+        retryable: false,
+        details: {
+          reason: 'revision-mismatch',
+          revision: snapshot.revision,
+          expectedRevision: snapshot.revision - 1,
+        },
+      },
+    });
+    const jumped = await fetch(`${base}/tv/playlist/${b.id}/play`, {
+      method: 'POST',
+      headers: { 'If-Match': `"${snapshot.revision}"` },
+    });
+    expect(jumped.status).toBe(200);
+    expect(jumped.headers.get('etag')).toBe(`"${snapshot.revision + 1}"`);
+    const reorder = await fetch(`${base}/tv/playlist/order`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', 'If-Match': `"${snapshot.revision}"` },
+      body: JSON.stringify({ order: snapshot.items.map((item) => item.id).reverse() }),
+    });
+    expect(reorder.status).toBe(409);
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(await readFile(clip))]), 'late.mp4');
+    const lateUpload = await fetch(`${base}/tv/upload`, {
+      method: 'POST',
+      body: form,
+      headers: { 'If-Match': stale },
+    });
+    expect(lateUpload.status).toBe(409);
+    const malformed = await fetch(`${base}/tv/playlist`, {
+      method: 'DELETE',
+      headers: { 'If-Match': 'W/"1"' },
+    });
+    expect(malformed.status).toBe(400);
+    const after = (await (await fetch(`${base}/tv/playlist`)).json()) as PlaylistSnapshot;
+    expect(after.items.map((item) => item.id)).toEqual(snapshot.items.map((item) => item.id));
+    expect(after.revision).toBe(snapshot.revision + 1);
   });
 });
 
