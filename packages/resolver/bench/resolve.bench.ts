@@ -2,6 +2,11 @@
 // 300 ms, MusicBrainz 400 ms, LLM 800 ms), the video search answered by an engine object of ours after
 // 1500 ms, so the figures measure the race and not yt-dlp; then bench/search.bench.ts (YouTube Music vs
 // yt-dlp on the same replayed answer). Prints progress, then as its LAST line one JSON object.
+// The engines run with their services' published rate limits and the pools those size (serviceRateLimits,
+// poolConnections), as in production. To compare with other settings:
+//   BENCH_CONNECTIONS=8   every engine's pool at 8 connections (the size before decision 0107)
+//   BENCH_COALESCE=0      identical GETs in flight are not shared
+//   BENCH_RATE_LIMITS=0   the engines' limiters off (what this bench did before decision 0107)
 //   npx turbo run build --filter=@nexstream/resolver... && npm run bench -w @nexstream/resolver
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -23,6 +28,9 @@ import type { SearchBenchFigures } from './search.bench.js';
 const latency = { deezer: 150, itunes: 300, musicbrainz: 400, videoSearch: 1500, llm: 800 };
 const sequentialRuns = 15;
 const concurrentResolves = 100;
+/** Distinct links resolved at once: as many as Deezer's published limit lets start in one window. */
+const distinctResolves = 50;
+const deezerWindowMs = 5_000;
 const registryHits = 500;
 const link = 'https://www.deezer.com/track/3135556';
 const isrc = 'GBDUW0000059';
@@ -120,6 +128,7 @@ async function main() {
   const musicbrainzServer = await server();
   const groqServer = await server();
   const deezerTrack = fixture('deezer/track-isrc.json');
+  deezerServer.on('GET', /^\/track\/\d+$/, { json: deezerTrack, latencyMs: latency.deezer });
   deezerServer.on('GET', '/track/3135556', { json: deezerTrack, latencyMs: latency.deezer });
   deezerServer.on('GET', `/track/isrc:${isrc}`, { json: deezerTrack, latencyMs: latency.deezer });
   deezerServer.on('GET', '/search', {
@@ -140,8 +149,12 @@ async function main() {
     latencyMs: latency.llm,
   });
 
-  // The services' quotas are not what is measured: the engines' rate limiters are off.
-  const common = { rateLimit: false as const, env: {} };
+  const common = {
+    env: {},
+    ...(process.env.BENCH_RATE_LIMITS === '0' ? { rateLimit: false as const } : {}),
+    ...(process.env.BENCH_CONNECTIONS ? { connections: Number(process.env.BENCH_CONNECTIONS) } : {}),
+    ...(process.env.BENCH_COALESCE === '0' ? { coalesce: false } : {}),
+  };
   const engines = [
     createDeezerEngine({ ...common, baseURL: deezerServer.url }),
     createItunesEngine({ ...common, baseURL: itunesServer.url }),
@@ -223,27 +236,44 @@ async function main() {
   const histogram = monitorEventLoopDelay({ resolution: 1 });
   histogram.enable();
   const started = performance.now();
-  const concurrent = await Promise.all(
-    Array.from({ length: concurrentResolves }, async () => {
-      const begin = performance.now();
-      let settledAt = 0;
-      const session = resolver.resolve(link);
-      for await (const event of session) if (event.type === 'settled') settledAt = performance.now() - begin;
-      await session.result;
-      return settledAt;
-    }),
-  );
+  const settleTime = async (target: string) => {
+    const begin = performance.now();
+    let settledAt = 0;
+    const session = resolver.resolve(target);
+    for await (const event of session) if (event.type === 'settled') settledAt = performance.now() - begin;
+    const resolution = await session.result;
+    if (resolution.grade !== 'verified')
+      throw new Error(`expected a verified match, got ${resolution.grade}`);
+    return settledAt;
+  };
+  const concurrent = await Promise.all(Array.from({ length: concurrentResolves }, () => settleTime(link)));
   histogram.disable();
   const loopLagP99Ms = histogram.percentile(99) / 1e6;
+  const singleP50 = median(settles);
+  const concurrentP50 = median(concurrent);
   console.log(
-    `${concurrentResolves} concurrent resolutions in ${Math.round(performance.now() - started)} ms: settled p50 ${round(median(concurrent))} ms, p99 ${round(percentile(concurrent, 99))} ms; event-loop delay p99 ${round(loopLagP99Ms)} ms, max ${round(histogram.max / 1e6)} ms`,
+    `${concurrentResolves} concurrent resolutions of one link in ${Math.round(performance.now() - started)} ms: settled p50 ${round(concurrentP50)} ms (one alone: ${round(singleP50)} ms, ×${round(concurrentP50 / singleP50)}), p99 ${round(percentile(concurrent, 99))} ms; event-loop delay p99 ${round(loopLagP99Ms)} ms, max ${round(histogram.max / 1e6)} ms`,
+  );
+
+  // 5. Distinct links at once, as many as Deezer lets start in one window (its limit is per IP: the 51st
+  // distinct link within 5 s waits for the window, whatever the pool). The window is let clear first.
+  await new Promise((resolve) => setTimeout(resolve, deezerWindowMs));
+  const distinctStarted = performance.now();
+  const distinct = await Promise.all(
+    Array.from({ length: distinctResolves }, (_, index) =>
+      settleTime(`https://www.deezer.com/track/${4_000_000 + index}`),
+    ),
+  );
+  const distinctP50 = median(distinct);
+  console.log(
+    `${distinctResolves} concurrent resolutions of distinct links in ${Math.round(performance.now() - distinctStarted)} ms: settled p50 ${round(distinctP50)} ms (×${round(distinctP50 / singleP50)} one alone), p99 ${round(percentile(distinct, 99))} ms`,
   );
 
   await Promise.all(engines.map((engine) => engine.close()));
   await Promise.all(servers.map((replay) => replay.close()));
 
   console.log(
-    'note: the video engine is an object of ours answering after 1500 ms (spawning yt-dlp 100× would measure yt-dlp, not the race); engine rate limiters are off.',
+    `note: the video engine is an object of ours answering after 1500 ms (spawning yt-dlp 100× would measure yt-dlp, not the race); engine rate limiters ${process.env.BENCH_RATE_LIMITS === '0' ? 'off' : "at the services' published limits"}.`,
   );
   // Loaded by URL: Node runs the .ts file itself (type stripping), which a static `.ts` import would not type-check.
   const { runSearchBench } = (await import(new URL('./search.bench.ts', import.meta.url).href)) as {
@@ -258,7 +288,12 @@ async function main() {
       registry_hit_p50_ms: round(median(hits)),
       loop_lag_p99_ms: round(loopLagP99Ms),
       llm_path_settle_overhead_ms: round(median(llmSettles) - llmCriticalPathMs),
-      concurrent_settle_overhead_p50_ms: round(median(concurrent) - criticalPathMs),
+      concurrent_settle_overhead_p50_ms: round(concurrentP50 - singleP50),
+      concurrent_settle_p50_ms: round(concurrentP50),
+      single_settle_p50_ms: round(singleP50),
+      concurrent_vs_single: round(concurrentP50 / singleP50),
+      concurrent_distinct_settle_overhead_p50_ms: round(distinctP50 - singleP50),
+      concurrent_distinct: distinctResolves,
       reference_replay_fetch_p50_ms: round(median(referenceRuns)),
       reference_deezer_latency_ms: latency.deezer,
       runs: sequentialRuns,

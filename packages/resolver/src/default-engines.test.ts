@@ -1,5 +1,32 @@
+import { readFixture } from '@nexstream/testkit';
 import { describe, expect, it } from 'vitest';
-import { createDefaultEngines } from './default-engines.js';
+import { useReplayServer } from '../test/http-engine-harness.js';
+import { createDefaultEngines, type DefaultEnginesOptions } from './default-engines.js';
+import { serviceRateLimits } from './engines/shared/rate-limiter.js';
+
+/** Only the named engine, pointed at the replay server. */
+function only(name: 'deezer' | 'musicbrainz', baseURL: string): DefaultEnginesOptions {
+  const off = {
+    spotify: false,
+    deezer: false,
+    itunes: false,
+    musicbrainz: false,
+    youtubeMusic: false,
+    youtube: false,
+  } as const;
+  return { env: {}, ...off, [name]: { baseURL } };
+}
+
+/** The most requests that started within any `windowMs` (a sliding window over arrival times). */
+function mostInWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let first = 0, last = 0; last < sorted.length; last += 1) {
+    while (sorted[last]! - sorted[first]! >= windowMs) first += 1;
+    most = Math.max(most, last - first + 1);
+  }
+  return most;
+}
 
 describe('createDefaultEngines', () => {
   it('builds the key-less engines and leaves out keyed ones and Odesli without configuration', async () => {
@@ -54,4 +81,53 @@ describe('createDefaultEngines', () => {
       await set.close();
     }
   });
+});
+
+describe('createDefaultEngines under load, on the replay server', () => {
+  const context = useReplayServer();
+
+  it('builds Deezer with its published limit: of 100 concurrent look-ups, 50 start at once and no more than 50 in any 5 s', async () => {
+    const track = await readFixture(new URL('./__fixtures__/deezer/track-isrc.json', import.meta.url));
+    const times: number[] = [];
+    context.server.on('GET', /^\/track\/\d+$/, () => {
+      times.push(performance.now());
+      return { json: track, latencyMs: 400 };
+    });
+    const set = createDefaultEngines(only('deezer', context.server.url));
+    context.track(set);
+    const [deezer] = set.metadata;
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, index) =>
+        deezer!.doLookup!({ ref: { platform: 'deezer', kind: 'track', id: String(1_000 + index) } }),
+      ),
+    );
+    expect(results.every((result) => result?.kind === 'track')).toBe(true);
+    const { limit, windowMs } = serviceRateLimits.deezer;
+    // Arrival times at the server, with 50 ms of slack for loopback jitter around the limiter's own clock.
+    const sorted = [...times].sort((a, b) => a - b);
+    expect(sorted).toHaveLength(100);
+    // A pool of 8 would have needed 7 rounds of 400 ms for the first 50.
+    expect(sorted[limit - 1]! - sorted[0]!).toBeLessThan(1_000);
+    expect(mostInWindow(times, windowMs - 50)).toBe(limit);
+    expect(sorted[limit]! - sorted[0]!).toBeGreaterThanOrEqual(windowMs - 50);
+  }, 20_000);
+
+  it('builds MusicBrainz with its published limit: one request a second, however many wait', async () => {
+    const isrc = await readFixture(new URL('./__fixtures__/musicbrainz/isrc.json', import.meta.url));
+    const times: number[] = [];
+    context.server.on('GET', /^\/ws\/2\/isrc\//, () => {
+      times.push(performance.now());
+      return { json: isrc };
+    });
+    const set = createDefaultEngines(only('musicbrainz', context.server.url));
+    context.track(set);
+    const [musicbrainz] = set.metadata;
+    await Promise.all(
+      ['GBDUW0000059', 'GBDUW0000060', 'GBDUW0000061'].map((code) =>
+        musicbrainz!.doFindByIsrc!({ isrc: code }),
+      ),
+    );
+    expect(times).toHaveLength(3);
+    expect(mostInWindow(times, serviceRateLimits.musicbrainz.windowMs - 50)).toBe(1);
+  }, 10_000);
 });

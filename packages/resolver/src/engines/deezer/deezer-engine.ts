@@ -36,7 +36,7 @@ export interface DeezerSettings extends HttpEngineSettings {
 export function createDeezerEngine(settings: DeezerSettings = {}): MetadataEngine {
   const client = createHttpClient({
     name: 'deezer',
-    rateLimit: serviceRateLimits.deezer,
+    serviceLimit: serviceRateLimits.deezer,
     ...settings,
     baseURL: settings.baseURL ?? 'https://api.deezer.com',
   });

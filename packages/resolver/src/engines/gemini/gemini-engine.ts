@@ -41,7 +41,7 @@ export function createGeminiEngine(settings: GeminiSettings = {}): QueryEngine {
   const model = settings.model ?? 'gemini-2.5-flash';
   const client = createHttpClient({
     name: 'gemini',
-    rateLimit: serviceRateLimits.gemini,
+    serviceLimit: serviceRateLimits.gemini,
     credentialsHint: 'check GEMINI_API_KEY',
     ...settings,
     headers: { 'x-goog-api-key': apiKey, ...settings.headers },

@@ -29,7 +29,7 @@ export function createGroqEngine(settings: GroqSettings = {}): QueryEngine {
   const model = settings.model ?? 'llama-3.3-70b-versatile';
   const client = createHttpClient({
     name: 'groq',
-    rateLimit: serviceRateLimits.groq,
+    serviceLimit: serviceRateLimits.groq,
     credentialsHint: 'check GROQ_API_KEY',
     ...settings,
     headers: { authorization: `Bearer ${apiKey}`, ...settings.headers },

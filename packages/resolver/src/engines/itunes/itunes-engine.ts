@@ -27,7 +27,7 @@ export interface ItunesSettings extends HttpEngineSettings {
 export function createItunesEngine(settings: ItunesSettings = {}): MetadataEngine {
   const client = createHttpClient({
     name: 'itunes',
-    rateLimit: serviceRateLimits.itunes,
+    serviceLimit: serviceRateLimits.itunes,
     ...settings,
     baseURL: settings.baseURL ?? 'https://itunes.apple.com',
   });

@@ -37,7 +37,7 @@ export function createMusicBrainzEngine(settings: MusicBrainzSettings = {}): Met
     settings.userAgent ?? musicBrainzUserAgent(settings.contact ?? env.NEXSTREAM_CONTACT ?? projectUrl);
   const client = createHttpClient({
     name: 'musicbrainz',
-    rateLimit: serviceRateLimits.musicbrainz,
+    serviceLimit: serviceRateLimits.musicbrainz,
     ...settings,
     retry: { retryServerErrors: true, ...settings.retry },
     headers: { 'user-agent': userAgent, ...settings.headers },

@@ -33,7 +33,7 @@ export function createOdesliEngine(settings: OdesliSettings = {}): MetadataEngin
   const apiKey = credential(settings.apiKey, env, 'ODESLI_API_KEY');
   const client = createHttpClient({
     name: 'odesli',
-    rateLimit: apiKey ? { limit: 60, windowMs: 60_000 } : serviceRateLimits.odesli,
+    serviceLimit: apiKey ? serviceRateLimits.odesliWithKey : serviceRateLimits.odesli,
     ...settings,
     baseURL: settings.baseURL ?? 'https://api.song.link',
   });

@@ -1,6 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { rejectionOf, useReplayServer } from '../../../test/http-engine-harness.js';
-import { createHttpClient, parseGoogleRetryDelay, parseRetryAfter, redactUrl } from './http-client.js';
+import {
+  createHttpClient,
+  maxPoolConnections,
+  minPoolConnections,
+  parseGoogleRetryDelay,
+  parseRetryAfter,
+  poolConnections,
+  redactUrl,
+} from './http-client.js';
+import { serviceRateLimits } from './rate-limiter.js';
+
+/** The most requests that started within any `windowMs` (a sliding window over arrival times). */
+function mostInWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let first = 0, last = 0; last < sorted.length; last += 1) {
+    while (sorted[last]! - sorted[first]! >= windowMs) first += 1;
+    most = Math.max(most, last - first + 1);
+  }
+  return most;
+}
 
 describe('http client helpers', () => {
   it('reads Retry-After as seconds or as an HTTP date', () => {
@@ -73,5 +93,115 @@ describe('http client', () => {
     const dns = await rejectionOf(unknownName.json({ path: '/x' }));
     expect(dns.code).toBe('NXS_UNREACHABLE');
     expect(dns.message).toMatch(/ENOTFOUND|EAI_AGAIN/);
+  });
+});
+
+describe('pools sized by the published limits', () => {
+  const context = useReplayServer();
+
+  it('opens as many connections as each service lets requests start in one window', () => {
+    expect(poolConnections(serviceRateLimits.deezer)).toBe(50);
+    expect(poolConnections(serviceRateLimits.itunes)).toBe(20);
+    expect(poolConnections(serviceRateLimits.spotify)).toBe(50);
+    expect(poolConnections(serviceRateLimits.groq)).toBe(30);
+    expect(poolConnections(serviceRateLimits.odesli)).toBe(10);
+    // One request a second still gets a second connection, so that a slow answer does not hold the next.
+    expect(poolConnections(serviceRateLimits.musicbrainz)).toBe(minPoolConnections);
+    expect(poolConnections({ limit: 10_000, windowMs: 60_000 })).toBe(maxPoolConnections);
+  });
+
+  it('starts at once every request the limit allows, and no more than the limit in any window', async () => {
+    const times: number[] = [];
+    context.server.on('GET', /^\/item\//, (request) => {
+      times.push(performance.now());
+      return { json: { path: request.path }, latencyMs: 300 };
+    });
+    const client = context.track(
+      createHttpClient({
+        name: 'test',
+        baseURL: context.server.url,
+        serviceLimit: { limit: 5, windowMs: 1_000 },
+      }),
+    );
+    await Promise.all(Array.from({ length: 12 }, (_, index) => client.json({ path: `/item/${index}` })));
+    const sorted = [...times].sort((a, b) => a - b);
+    // The first five went together (a pool of 8 or of 1 would not change that; of 2 it would).
+    expect(sorted[4]! - sorted[0]!).toBeLessThan(200);
+    expect(mostInWindow(times, 950)).toBe(5);
+    expect(sorted[5]! - sorted[0]!).toBeGreaterThanOrEqual(950);
+  });
+
+  it('with the limiter off, sizes the pool by the service limit: requests beyond it wait for a connection', async () => {
+    const times: number[] = [];
+    context.server.on('GET', /^\/item\//, () => {
+      times.push(performance.now());
+      return { latencyMs: 300 };
+    });
+    const client = context.track(
+      createHttpClient({
+        name: 'test',
+        baseURL: context.server.url,
+        serviceLimit: { limit: 4, windowMs: 1_000 },
+        rateLimit: false,
+      }),
+    );
+    await Promise.all(Array.from({ length: 8 }, (_, index) => client.text({ path: `/item/${index}` })));
+    const sorted = [...times].sort((a, b) => a - b);
+    expect(sorted[3]! - sorted[0]!).toBeLessThan(200);
+    expect(sorted[4]! - sorted[0]!).toBeGreaterThanOrEqual(250);
+    expect(sorted[4]! - sorted[0]!).toBeLessThan(900);
+  });
+
+  it('sends 100 identical GETs in flight as one request, each caller with its own copy of the body', async () => {
+    context.server.on('GET', '/track/1', { json: { title: 'One', artists: ['A'] }, latencyMs: 100 });
+    const client = context.track(
+      createHttpClient({ name: 'test', baseURL: context.server.url, serviceLimit: serviceRateLimits.deezer }),
+    );
+    const responses = await Promise.all(Array.from({ length: 100 }, () => client.json({ path: '/track/1' })));
+    expect(context.server.requests).toHaveLength(1);
+    expect(responses.every((response) => (response.data as { title: string }).title === 'One')).toBe(true);
+    (responses[0]!.data as { artists: string[] }).artists.push('changed');
+    expect((responses[1]!.data as { artists: string[] }).artists).toEqual(['A']);
+    // Once answered, the next call asks again (in-flight sharing, not a cache).
+    await client.json({ path: '/track/1' });
+    expect(context.server.requests).toHaveLength(2);
+  });
+
+  it('keeps a shared request running for the callers still waiting, and aborts it when none is', async () => {
+    context.server.on('GET', '/slow', { json: { ok: true }, latencyMs: 300 });
+    context.server.on('GET', '/stalled', { stall: true });
+    const client = context.track(createHttpClient({ name: 'test', baseURL: context.server.url }));
+    const leaving = new AbortController();
+    const left = rejectionOf(client.json({ path: '/slow', signal: leaving.signal }));
+    const staying = client.json({ path: '/slow' });
+    setTimeout(() => leaving.abort(new Error('gone')), 50);
+    expect((await left).code).toBe('NXS_ABORTED');
+    expect((await staying).data).toEqual({ ok: true });
+    expect(context.server.requests).toHaveLength(1);
+
+    const controllers = [new AbortController(), new AbortController()];
+    const stalled = controllers.map((controller) =>
+      rejectionOf(client.json({ path: '/stalled', signal: controller.signal })),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const controller of controllers) controller.abort(new Error('gone'));
+    for (const error of await Promise.all(stalled)) expect(error.code).toBe('NXS_ABORTED');
+    expect(context.server.requests).toHaveLength(2);
+    // The abandoned request was dropped: the next call sends its own.
+    const again = new AbortController();
+    const third = rejectionOf(client.json({ path: '/stalled', signal: again.signal }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(context.server.requests).toHaveLength(3);
+    again.abort(new Error('gone'));
+    expect((await third).code).toBe('NXS_ABORTED');
+  });
+
+  it('does not share requests with coalesce: false', async () => {
+    context.server.on('GET', '/track/1', { json: {}, latencyMs: 50 });
+    const client = context.track(
+      createHttpClient({ name: 'test', baseURL: context.server.url, coalesce: false }),
+    );
+    await Promise.all(Array.from({ length: 5 }, () => client.json({ path: '/track/1' })));
+    expect(context.server.requests).toHaveLength(5);
   });
 });

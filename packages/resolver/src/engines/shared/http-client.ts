@@ -47,8 +47,24 @@ export interface HttpEngineSettings {
   timeoutMs?: number;
   /** TCP/TLS connect deadline for the owned pool, in ms. Default 5000. */
   connectTimeoutMs?: number;
-  /** The engine's sliding-window limit; `false` disables it. Defaults to the service's published limit. */
+  /**
+   * The engine's sliding-window limit; `false` disables it. Defaults to the service's published limit
+   * (`serviceRateLimits`). Raise it only when the service granted you more (a key, a paid plan): the limit
+   * is per IP or per key at the service, so several processes behind one IP share it.
+   */
   rateLimit?: RateLimit | false;
+  /**
+   * Connections the owned pool opens to the service's origin. Default: as many requests as the rate limit
+   * lets start in one window (`poolConnections`), so that the pool never queues a request the limiter has
+   * let through. Ignored with `dispatcher` or `fetch`, whose pools are their own.
+   */
+  connections?: number;
+  /**
+   * Identical GETs in flight at once (same URL, headers and body check) share one request and its answer.
+   * One upstream request then counts once against the service's limit however many resolutions wait for
+   * it. Default `true`.
+   */
+  coalesce?: boolean;
   /** Retry policy overrides. */
   retry?: Partial<RetryPolicy>;
   /** Where credentials env vars are read. Default `process.env`. */
@@ -107,8 +123,29 @@ export interface HttpClientOptions extends HttpEngineSettings {
   baseURL: string;
   /** What to tell the user on 401/403 (which env vars to check). */
   credentialsHint?: string;
+  /**
+   * The service's published limit: the limiter's default when `rateLimit` is not given, and what the pool
+   * is sized by (also when the limiter is off).
+   */
+  serviceLimit?: RateLimit;
   /** Injectable clock for tests. */
   clock?: Clock;
+}
+
+/** The fewest connections an owned pool opens: one slow answer must not hold back the next allowed request. */
+export const minPoolConnections = 2;
+/** The most connections a pool opens by default, whatever the limit; pass `connections` to go past it. */
+export const maxPoolConnections = 64;
+
+/**
+ * The connections a pool needs under a rate limit: at most `limit` requests start in any `windowMs`, so
+ * while answers come faster than the window at most `limit` are in flight at once. Fewer connections would
+ * queue requests the service allows (the old fixed 8 held 100 concurrent Deezer calls back by ~1 s); more
+ * would sit idle. Clamped to [{@link minPoolConnections}, {@link maxPoolConnections}]; 8 without a limit.
+ */
+export function poolConnections(limit: RateLimit | undefined): number {
+  if (limit === undefined) return 8;
+  return Math.min(maxPoolConnections, Math.max(minPoolConnections, Math.ceil(limit.limit)));
 }
 
 const defaultRetry: RetryPolicy = {
@@ -253,27 +290,32 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const clock = options.clock ?? systemClock;
   const retry: RetryPolicy = { ...defaultRetry, ...options.retry };
   const timeoutMs = options.timeoutMs ?? 10_000;
+  // An absent (or explicitly undefined) `rateLimit` means the service's own; only `false` turns it off.
+  const rateLimit = options.rateLimit === undefined ? options.serviceLimit : options.rateLimit;
+  const connections = options.connections ?? poolConnections(rateLimit || options.serviceLimit);
   const ownedAgent =
     options.fetch || options.dispatcher
       ? undefined
       : new Agent({
           keepAliveTimeout: 10_000,
           keepAliveMaxTimeout: 60_000,
-          connections: 8,
+          connections,
           connect: { timeout: options.connectTimeoutMs ?? 5_000 },
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
         });
   const dispatcher = options.dispatcher ?? ownedAgent;
   const limiter: RateLimiter | undefined =
-    options.rateLimit === false || options.rateLimit === undefined
+    rateLimit === false || rateLimit === undefined
       ? undefined
       : createRateLimiter({
           name: options.name,
-          ...options.rateLimit,
+          ...rateLimit,
           maxPauseWaitMs: retry.maxRetryAfterMs,
           clock,
         });
+  const coalesce = options.coalesce ?? true;
+  const shared = new Map<string, SharedRequest>();
   const inFlight = new Set<AbortController>();
   const errorContext: ServiceErrorContext = {
     service: options.name,
@@ -512,15 +554,132 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
   }
 
+  /**
+   * Sends a request, joining an identical GET already in flight. The shared request runs on its own signal,
+   * aborted only when every caller waiting for it has given up; each caller gets its own copy of the body.
+   */
+  async function sendShared(
+    request: HttpRequestOptions,
+    parse: 'json' | 'text',
+  ): Promise<HttpResponse<unknown>> {
+    const method = request.method ?? 'GET';
+    if (!coalesce || closed || method !== 'GET' || request.json !== undefined || request.form !== undefined) {
+      return send(request, parse);
+    }
+    if (request.signal?.aborted) return send(request, parse);
+    const key = JSON.stringify([
+      parse,
+      buildUrl(request),
+      request.baseURL ?? '',
+      request.headers ?? {},
+      request.acceptStatus ?? [],
+    ]);
+    let entry = shared.get(key);
+    if (entry && entry.check !== request.check) return send(request, parse);
+    if (!entry) {
+      const controller = new AbortController();
+      const listeners: ((event: LogEvent) => void)[] = [];
+      const promise = send(
+        {
+          ...request,
+          signal: controller.signal,
+          onLog: (event) => {
+            for (const listener of listeners) listener(event);
+          },
+        },
+        parse,
+      );
+      const created: SharedRequest = {
+        promise,
+        controller,
+        check: request.check,
+        waiting: 0,
+        callers: 0,
+        settled: false,
+        listeners,
+      };
+      const forget = () => {
+        created.settled = true;
+        if (shared.get(key) === created) shared.delete(key);
+      };
+      created.promise.then(forget, forget);
+      shared.set(key, created);
+      entry = created;
+    }
+    const joined = entry;
+    joined.waiting += 1;
+    joined.callers += 1;
+    if (request.onLog) joined.listeners.push(request.onLog);
+    try {
+      const response = await untilAborted(joined.promise, request.signal);
+      if (joined.callers === 1 || typeof response.data !== 'object' || response.data === null)
+        return response;
+      return { ...response, headers: { ...response.headers }, data: structuredClone(response.data) };
+    } catch (error) {
+      if (request.signal?.aborted && !NexStreamError.is(error)) {
+        throw new NexStreamError(
+          NexStreamErrorCode.Aborted,
+          `[${method}] "${redactUrl(buildUrl(request))}": aborted`,
+          {
+            cause: request.signal.reason ?? error,
+            retryable: false,
+          },
+        );
+      }
+      throw error;
+    } finally {
+      joined.waiting -= 1;
+      if (request.onLog) joined.listeners.splice(joined.listeners.indexOf(request.onLog), 1);
+      if (joined.waiting === 0 && !joined.settled) {
+        if (shared.get(key) === joined) shared.delete(key);
+        joined.controller.abort(request.signal?.reason);
+      }
+    }
+  }
+
   return {
-    json: (request) => send(request, 'json'),
-    text: (request) => send(request, 'text') as Promise<HttpResponse<string>>,
+    json: (request) => sendShared(request, 'json'),
+    text: (request) => sendShared(request, 'text') as Promise<HttpResponse<string>>,
     async close() {
       closed = true;
       for (const controller of inFlight) controller.abort(new Error('engine closed'));
       await ownedAgent?.close();
     },
   };
+}
+
+/** One GET in flight that identical calls share ({@link HttpEngineSettings.coalesce}). */
+interface SharedRequest {
+  promise: Promise<HttpResponse<unknown>>;
+  /** Aborts the shared request; used once no caller waits for it any more. */
+  controller: AbortController;
+  check: HttpRequestOptions['check'];
+  /** Callers still waiting. */
+  waiting: number;
+  /** Callers that ever joined (more than one: each gets its own copy of the body). */
+  callers: number;
+  settled: boolean;
+  /** The waiting callers' `onLog`, which the shared request's retries and warnings go to. */
+  listeners: ((event: LogEvent) => void)[];
+}
+
+/** Waits for `promise`, or rejects with the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function safeJson(text: string): unknown {

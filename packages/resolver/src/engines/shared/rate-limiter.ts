@@ -6,23 +6,51 @@ export interface RateLimit {
   windowMs: number;
 }
 
-/** The services' own limits, which the engines use by default. */
+/**
+ * The services' published limits, which the engines use by default for their limiter and to size their
+ * connection pool (`poolConnections`: as many connections as requests allowed in one window). Never
+ * above what the service publishes; where it publishes no figure, a conservative one, said so. The limits
+ * are per IP (or per key) at the service: instances behind one address share them.
+ */
 export const serviceRateLimits = {
-  /** 50 requests / 5 s per IP. */
+  /**
+   * 50 requests / 5 s per IP: the "Quota" of developers.deezer.com/api (confirmed by miraclx/freyr-js#32:
+   * IP-based, error code 4 "Quota limit exceeded" in a 200 body beyond it). Pool: 50.
+   */
   deezer: { limit: 50, windowMs: 5_000 },
-  /** "Approximately 20 calls per minute". */
+  /**
+   * "Approximately 20 calls per minute (subject to change)" (Apple, iTunes Search API,
+   * performance-partners.apple.com/search-api); throttling shows as 403/429 without Retry-After. Pool: 20.
+   */
   itunes: { limit: 20, windowMs: 60_000 },
-  /** 1 request / s, strictly enforced (503 beyond). */
+  /**
+   * 1 request / s on average per IP, with a meaningful User-Agent; beyond it every request gets 503 until
+   * the rate drops (musicbrainz.org/doc/MusicBrainz_API/Rate_Limiting). Requests queue here: the race does
+   * not wait for MusicBrainz, its other tier-0 sources settle first. Pool: 2 (one slow answer must not
+   * hold back the next allowed second).
+   */
   musicbrainz: { limit: 1, windowMs: 1_000 },
-  /** 10 requests / min without a key (60 with one). */
+  /** 10 requests / min without a key (song.link API docs, "API Key" section). Pool: 10. */
   odesli: { limit: 10, windowMs: 60_000 },
-  /** Rolling 30 s window; the exact figure is not published. */
+  /** 60 requests / min with a key (song.link API docs); keys are no longer handed out. Pool: 60. */
+  odesliWithKey: { limit: 60, windowMs: 60_000 },
+  /**
+   * "Calculated based on the number of calls that your app makes to Spotify in a rolling 30 second
+   * window"; the figure is not published (developer.spotify.com/documentation/web-api/concepts/rate-limits).
+   * 50 per 30 s is ours, conservative; a 429's Retry-After pauses the limiter. Pool: 50.
+   */
   spotify: { limit: 50, windowMs: 30_000 },
-  /** Depends on the plan; a conservative default. */
+  /**
+   * Soundcharts publishes one per-minute limit for all plans but no figure
+   * (help.soundcharts.com, "API subscription levels"); 10 / s is ours, conservative. Pool: 10.
+   */
   soundcharts: { limit: 10, windowMs: 1_000 },
-  /** Free-tier requests per minute (llama-3.3-70b-versatile: 30). */
+  /** Free tier, llama-3.3-70b-versatile: 30 requests / min, 1,000 / day (console.groq.com/docs/rate-limits). Pool: 30. */
   groq: { limit: 30, windowMs: 60_000 },
-  /** Free-tier requests per minute (gemini-2.5-flash: 10). */
+  /**
+   * Free tier, gemini-2.5-flash: 10 requests / min (ai.google.dev/gemini-api/docs/rate-limits; the live
+   * figure per project is in AI Studio). Pool: 10.
+   */
   gemini: { limit: 10, windowMs: 60_000 },
 } as const satisfies Record<string, RateLimit>;
 

@@ -64,7 +64,7 @@ export function createSoundchartsEngine(settings: SoundchartsSettings = {}): Met
   const version = settings.apiVersion ?? 'v2.25';
   const client = createHttpClient({
     name: 'soundcharts',
-    rateLimit: serviceRateLimits.soundcharts,
+    serviceLimit: serviceRateLimits.soundcharts,
     credentialsHint:
       'check SOUNDCHARTS_APP_ID / SOUNDCHARTS_API_KEY and that the plan includes this endpoint',
     ...settings,

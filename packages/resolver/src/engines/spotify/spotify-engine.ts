@@ -64,14 +64,14 @@ export function createSpotifyEngine(settings: SpotifySettings = {}): MetadataEng
   // The public site and the Web API have separate limits: one client (and limiter) each.
   const site = createHttpClient({
     name: 'spotify',
-    rateLimit: serviceRateLimits.spotify,
+    serviceLimit: serviceRateLimits.spotify,
     ...settings,
     baseURL: settings.baseURL ?? 'https://open.spotify.com',
   });
   const api = hasApi
     ? createHttpClient({
         name: 'spotify-api',
-        rateLimit: serviceRateLimits.spotify,
+        serviceLimit: serviceRateLimits.spotify,
         credentialsHint: 'check SPOTIFY_CLIENT_ID / SPOTIFY_CLIENT_SECRET',
         ...settings,
         baseURL: settings.apiBaseURL ?? 'https://api.spotify.com',
