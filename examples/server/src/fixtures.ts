@@ -81,18 +81,18 @@ export async function startFixtureWorld(options: {
 `;
     const manifestUrl = `${replay.url}/cdn/harder-better-faster-stronger.mpd`;
     const resultsPage = `<html><head><title>Daft Punk - Harder, Better, Faster, Stronger (Official Audio)</title></head><body><video src="${manifestUrl}"></video></body></html>`;
-    // The stand-in for YouTube's watch page of the demo art track: the same DASH manifest, named the way the
-    // art track is (JSON-LD: yt-dlp's generic extractor takes its name, where a bare <video> gets "… (1)").
-    const watchPage = `<html><head><title>Harder, Better, Faster, Stronger</title><script type="application/ld+json">${JSON.stringify(
-      {
+    // The stand-in for YouTube's watch pages of the demo art track and official video: the same DASH manifest,
+    // named the way each video is (JSON-LD: yt-dlp's generic extractor takes its name, where a bare <video>
+    // gets "… (1)").
+    const watchPage = (name: string, author: string, duration: string) =>
+      `<html><head><title>${name}</title><script type="application/ld+json">${JSON.stringify({
         '@context': 'https://schema.org',
         '@type': 'VideoObject',
-        name: 'Harder, Better, Faster, Stronger',
-        author: { '@type': 'Person', name: 'Daft Punk - Topic' },
-        duration: 'PT3M44S',
+        name,
+        author: { '@type': 'Person', name: author },
+        duration,
         contentUrl: manifestUrl,
-      },
-    )}</script></head><body></body></html>`;
+      })}</script></head><body></body></html>`;
     const html = { 'content-type': 'text/html; charset=utf-8' };
     const searchLatencyMs = options.searchLatencyMs ?? 1500;
 
@@ -107,6 +107,7 @@ export async function startFixtureWorld(options: {
       itunesSearch,
       itunesTrack,
       musicSearch,
+      musicVideos,
     ] = await Promise.all([
       text('spotify/embed-track.html'),
       json('spotify/oembed.json'),
@@ -118,6 +119,7 @@ export async function startFixtureWorld(options: {
       json('itunes/search.json'),
       json('itunes/lookup-track.json'),
       json('youtube-music/search-songs.json'),
+      json('youtube-music/search-videos.json'),
     ]);
     replay
       .on('GET', /^\/spotify\/embed\/track\//, { headers: html, body: embedTrack })
@@ -134,8 +136,14 @@ export async function startFixtureWorld(options: {
         headers: { 'content-type': 'application/dash+xml' },
         body: manifest,
       })
-      .on('POST', '/youtube-music/youtubei/v1/search', { json: demoMusicSearch(musicSearch) })
-      .on('GET', '/youtube/watch', { headers: html, body: watchPage })
+      .on('POST', '/youtube-music/youtubei/v1/search', { json: demoMusicSearch(musicSearch, musicVideos) })
+      .on('GET', '/youtube/watch', (request) => ({
+        headers: html,
+        body:
+          request.query.get('v') === fixtureOfficialVideoId
+            ? watchPage('Harder, Better, Faster, Stronger (Official Video)', 'Daft Punk', 'PT3M48S')
+            : watchPage('Harder, Better, Faster, Stronger', 'Daft Punk - Topic', 'PT3M44S'),
+      }))
       // The search answers late on purpose, so the metadata card shows before the match settles.
       .on('GET', '/youtube/results', { headers: html, body: resultsPage, latencyMs: searchLatencyMs });
 
@@ -190,14 +198,17 @@ export async function startFixtureWorld(options: {
 /** The video id of the demo art track in the fixture YouTube Music search (made up: no such video exists). */
 export const fixtureYoutubeVideoId = 'hbfsDemo001';
 
+/** The demo track's official video in the same search (made up too): another video a user can pick. */
+export const fixtureOfficialVideoId = 'hbfsDemoOMV';
+
 /**
- * The YouTube Music answer of the offline world: the resolver's recorded songs search (NewPipeExtractor's
- * `musicSongs` mock, see its fixtures README) cut to its first song, which becomes the demo track's art
- * track — title, artist, album, length and video id renamed, explicit badge dropped; the structure is as
- * recorded. Text and ISRC searches get the same page, as a quoted-ISRC search on YouTube Music finds the
- * art track.
+ * The YouTube Music answer of the offline world: the resolver's recorded searches (NewPipeExtractor's
+ * `musicSongs` mock and youtui's videos search, see their fixtures README) cut to two results and renamed to
+ * the demo track — its art track (title, artist, album, length, video id; explicit badge dropped) and its
+ * official video (a made-up id, 4 s longer, as music videos are). The structure is as recorded. Text and
+ * ISRC searches get the same page, as a quoted-ISRC search on YouTube Music finds the art track.
  */
-function demoMusicSearch(recorded: unknown): unknown {
+function demoMusicSearch(recorded: unknown, recordedVideos: unknown): unknown {
   const body = structuredClone(recorded) as {
     contents: {
       tabbedSearchResultsRenderer: {
@@ -219,7 +230,11 @@ function demoMusicSearch(recorded: unknown): unknown {
   delete item.badges;
   // The album run (linked to an `MPRE…` album page) names the album, Discovery.
   for (const run of albumRuns(item)) run.text = 'Discovery';
-  shelf.musicShelfRenderer.contents = [{ musicResponsiveListItemRenderer: item }];
+  const video = officialVideoItem(recordedVideos);
+  shelf.musicShelfRenderer.contents = [
+    { musicResponsiveListItemRenderer: item },
+    ...(video ? [{ musicResponsiveListItemRenderer: video }] : []),
+  ];
   sections.contents = [shelf];
   const renames: ReadonlyArray<readonly [string, string]> = [
     ['HhQGHxWZCd0', fixtureYoutubeVideoId],
@@ -230,10 +245,39 @@ function demoMusicSearch(recorded: unknown): unknown {
     ['MPREb_xO8k7KwxIXy', 'MPREb_demoDiscovery'],
     ['2 minutes, 51 seconds', '3 minutes, 44 seconds'],
     ['2:51', '3:44'],
+    // The official video, from the videos search.
+    ['Opxhh9Oh3rg', fixtureOfficialVideoId],
+    ['Now And Then - The Beatles', 'Harder, Better, Faster, Stronger (Official Video) - Daft Punk'],
+    ['Now And Then', 'Harder, Better, Faster, Stronger (Official Video)'],
+    ['The Beatles', 'Daft Punk'],
+    ['UC2XdaAVUannpujzv32jcouQ', 'UC_kRDKYrUlrbtrSiyu5Tflg'],
+    ['4 minutes, 36 seconds', '3 minutes, 48 seconds'],
+    ['4:36', '3:48'],
   ];
   let json = JSON.stringify(body);
   for (const [from, to] of renames) json = json.replaceAll(from, to);
   return JSON.parse(json) as unknown;
+}
+
+/** The official video (`MUSIC_VIDEO_TYPE_OMV`) item of a recorded videos search. */
+function officialVideoItem(recorded: unknown): Record<string, unknown> | undefined {
+  const body = structuredClone(recorded) as {
+    contents: {
+      tabbedSearchResultsRenderer: {
+        tabs: Array<{ tabRenderer: { content: { sectionListRenderer: { contents: unknown[] } } } }>;
+      };
+    };
+  };
+  const sections = body.contents.tabbedSearchResultsRenderer.tabs[0]!.tabRenderer.content.sectionListRenderer;
+  for (const section of sections.contents as Array<{
+    musicShelfRenderer?: { contents: Array<{ musicResponsiveListItemRenderer?: Record<string, unknown> }> };
+  }>) {
+    for (const entry of section.musicShelfRenderer?.contents ?? []) {
+      const item = entry.musicResponsiveListItemRenderer;
+      if (item && JSON.stringify(item).includes('MUSIC_VIDEO_TYPE_OMV')) return item;
+    }
+  }
+  return undefined;
 }
 
 /** The runs of a list item that link to an album page. */

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { launchChromium, probeMedia } from '@nexstream/testkit';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { fixtureSpotifyTrackLink } from '../src/fixtures.js';
+import { fixtureOfficialVideoId, fixtureSpotifyTrackLink } from '../src/fixtures.js';
 import {
   artifactsDirectory,
   buildWebApp,
@@ -261,12 +261,12 @@ describe('the resolve page in Chromium', () => {
     const summary = (await page.getByTestId('plan').textContent()) ?? '';
     expect(summary.match(/\d+(\.\d+)? (B|kB|MB|GB)/g)).toHaveLength(1);
 
-    await page.getByLabel('Audio only').check();
+    await page.getByRole('radio', { name: 'Audio only', exact: true }).check();
     await expect.poll(() => page.getByLabel('File type').inputValue()).toBe('m4a');
     await page.getByLabel('Quality').waitFor();
     await page.getByLabel('File type').selectOption('mp3');
     await page.getByLabel('Quality').waitFor({ state: 'detached' });
-    await page.getByLabel('Video').check();
+    await page.getByRole('radio', { name: 'Video', exact: true }).check();
     await expect.poll(() => page.getByLabel('File type').inputValue()).toBe('mp4');
 
     await toggle.click();
@@ -304,7 +304,7 @@ describe('the resolve page in Chromium', () => {
     expect(probedVideo.streams.map((stream) => stream.codec_name).sort()).toEqual(['aac', 'h264']);
 
     // Switch to M4A and click at once: the file is the M4A, never the previous plan's MP4.
-    await page.getByLabel('Audio only').check();
+    await page.getByRole('radio', { name: 'Audio only', exact: true }).check();
     const audio = await saveDownload(page, 'item2-audio.m4a');
     expect(audio.suggested).toMatch(/\.m4a$/);
     // The M4A is the video site's own file, copied in the browser to add the track's tags.
@@ -327,7 +327,7 @@ describe('the resolve page in Chromium', () => {
     const page = await newPage();
     await openResolve(page);
     await resolveFixture(page);
-    await page.getByLabel('Audio only').check();
+    await page.getByRole('radio', { name: 'Audio only', exact: true }).check();
     await page.getByLabel('File type').selectOption('mp3');
     await expect.poll(() => page.getByTestId('plan').getAttribute('data-route')).toBe('server');
     await page.evaluate(() => {
@@ -358,13 +358,44 @@ describe('the resolve page in Chromium', () => {
     await page.close();
   });
 
-  it('keeps the album, ISRC, sources and the other candidates when another candidate is picked (item 7)', async () => {
+  it('switches to another video with "Use this one": the official video plays the match, and the album, ISRC, sources and the other candidates stay (item 7)', async () => {
     const own = await freshServer();
     onTestFinished(() => own.close());
     const page = await newPage();
     await openResolve(page, own.server.url);
-    // The demo race settles at once on one verified video: a second candidate is added to the server's real
-    // event stream (the first resolve only), so there is another video to pick. The pick goes to the server.
+    // The demo search (YouTube Music) answers with the art track and the official video: two real candidates.
+    await resolveFixture(page);
+    const candidates = page.getByTestId('candidate');
+    expect(await candidates.count()).toBeGreaterThanOrEqual(2);
+    const before = {
+      album: await page.getByTestId('album').textContent(),
+      isrc: await page.getByTestId('isrc').textContent(),
+      sources: await page.getByTestId('sources').textContent(),
+      count: await candidates.count(),
+    };
+    expect(before.isrc).toContain('GBDUW0000059');
+    await page.getByRole('button', { name: /^Use this one: .*Official Video/ }).click();
+    await expect
+      .poll(() => page.getByTestId('match-status').textContent(), { timeout: 60_000 })
+      .toContain('Official Video');
+    await waitReady(page);
+    expect(new URL(page.url()).searchParams.get('video')).toContain(fixtureOfficialVideoId);
+    expect(await page.getByTestId('album').textContent()).toBe(before.album);
+    expect(await page.getByTestId('isrc').textContent()).toBe(before.isrc);
+    expect(await page.getByTestId('sources').textContent()).toBe(before.sources);
+    expect(await candidates.count()).toBe(before.count);
+    await page.getByTestId('download-panel').waitFor();
+    await page.screenshot({ path: join(artifacts, 'pick-1280.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('keeps the match, the album, ISRC, sources and the other candidates when the server refuses a pick (item 7)', async () => {
+    const own = await freshServer();
+    onTestFinished(() => own.close());
+    const page = await newPage();
+    await openResolve(page, own.server.url);
+    // A candidate that is not a YouTube video (a made-up 12-character id) is added to the server's real event
+    // stream (the first resolve only): the pick goes to the server, which refuses it.
     await page.route(
       (url) => url.pathname === '/api/resolve' && !url.searchParams.has('override'),
       async (route) => {
@@ -407,10 +438,7 @@ describe('the resolve page in Chromium', () => {
     expect(before.album).toBe('Discovery');
     expect(before.isrc).toContain('GBDUW0000059');
 
-    await candidates
-      .getByRole('button', { name: /^Use this one/ })
-      .first()
-      .click();
+    await page.getByRole('button', { name: /^Use this one: .*Alive 2007/ }).click();
     // The added candidate's id (12 characters) is not a YouTube video id, so the server refuses the pick (a JSON 400
     // before the stream opens): the page says so, keeps the match and everything it knew.
     const error = page.getByTestId('error');
@@ -493,9 +521,9 @@ describe('the resolve page in Chromium', () => {
     expect(await seriousViolations(page)).toEqual([]);
 
     // Audio only with the arrow keys, then Download with Enter.
-    await page.getByLabel('Video').focus();
+    await page.getByRole('radio', { name: 'Video', exact: true }).focus();
     await page.keyboard.press('ArrowRight');
-    expect(await page.getByLabel('Audio only').isChecked()).toBe(true);
+    expect(await page.getByRole('radio', { name: 'Audio only', exact: true }).isChecked()).toBe(true);
     await expect.poll(() => page.getByTestId('plan').getAttribute('data-route')).toBe('direct');
     const downloaded = page.waitForEvent('download', { timeout: 90_000 });
     await page.getByRole('button', { name: 'Download', exact: true }).focus();
