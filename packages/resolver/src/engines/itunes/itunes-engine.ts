@@ -1,6 +1,6 @@
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import type { CollectionLookupResult, LookupResult, MetadataEngine, MetadataResult } from '../../engine.js';
-import { createHttpClient, type HttpEngineSettings } from '../shared/http-client.js';
+import { createHttpClient, type HttpEngineSettings, type HttpResponse } from '../shared/http-client.js';
 import { unlessNotFound } from '../shared/not-found.js';
 import { serviceRateLimits } from '../shared/rate-limiter.js';
 import { list, record, text, uniqueNames, unsupportedLookup } from '../shared/track-fields.js';
@@ -34,6 +34,17 @@ export function createItunesEngine(settings: ItunesSettings = {}): MetadataEngin
   const defaultCountry = settings.country ?? 'us';
   const throttlePauseMs = settings.throttlePauseMs ?? 60_000;
 
+  /** iTunes throttles with 403 and no Retry-After. One function for every call, so that identical GETs share. */
+  function throttled(candidate: HttpResponse): NexStreamError | undefined {
+    return candidate.status === 403
+      ? new NexStreamError(
+          NexStreamErrorCode.RateLimited,
+          `[GET] "${candidate.url}": 403 Forbidden; iTunes throttles beyond about 20 calls per minute, try again later`,
+          { retryable: true, retryAfterMs: throttlePauseMs, details: { status: 403, service: 'itunes' } },
+        )
+      : undefined;
+  }
+
   async function get(
     path: string,
     query: Record<string, string | number | undefined>,
@@ -45,18 +56,7 @@ export function createItunesEngine(settings: ItunesSettings = {}): MetadataEngin
         query,
         ...call,
         acceptStatus: [403],
-        check: (candidate) =>
-          candidate.status === 403
-            ? new NexStreamError(
-                NexStreamErrorCode.RateLimited,
-                `[GET] "${candidate.url}": 403 Forbidden; iTunes throttles beyond about 20 calls per minute, try again later`,
-                {
-                  retryable: true,
-                  retryAfterMs: throttlePauseMs,
-                  details: { status: 403, service: 'itunes' },
-                },
-              )
-            : undefined,
+        check: throttled,
       }),
       null,
     );
