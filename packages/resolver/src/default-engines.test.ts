@@ -106,8 +106,8 @@ describe('createDefaultEngines under load, on the replay server', () => {
     // Arrival times at the server, with 50 ms of slack for loopback jitter around the limiter's own clock.
     const sorted = [...times].sort((a, b) => a - b);
     expect(sorted).toHaveLength(100);
-    // A pool of 8 would have needed 7 rounds of 400 ms for the first 50.
-    expect(sorted[limit - 1]! - sorted[0]!).toBeLessThan(1_000);
+    // A pool of 8 would have needed 7 rounds of 400 ms (2.8 s) for the first 50; the margin is for a loaded machine.
+    expect(sorted[limit - 1]! - sorted[0]!).toBeLessThan(2_000);
     expect(mostInWindow(times, windowMs - 50)).toBe(limit);
     expect(sorted[limit]! - sorted[0]!).toBeGreaterThanOrEqual(windowMs - 50);
   }, 20_000);

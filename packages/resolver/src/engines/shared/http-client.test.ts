@@ -125,8 +125,9 @@ describe('pools sized by the published limits', () => {
     );
     await Promise.all(Array.from({ length: 12 }, (_, index) => client.json({ path: `/item/${index}` })));
     const sorted = [...times].sort((a, b) => a - b);
-    // The first five went together (a pool of 8 or of 1 would not change that; of 2 it would).
-    expect(sorted[4]! - sorted[0]!).toBeLessThan(200);
+    // The first five went together (a pool of 8 would not change that; a pool of 2 would need three rounds of
+    // 300 ms); the margin is for a loaded machine.
+    expect(sorted[4]! - sorted[0]!).toBeLessThan(500);
     expect(mostInWindow(times, 950)).toBe(5);
     expect(sorted[5]! - sorted[0]!).toBeGreaterThanOrEqual(950);
   });
@@ -135,7 +136,7 @@ describe('pools sized by the published limits', () => {
     const times: number[] = [];
     context.server.on('GET', /^\/item\//, () => {
       times.push(performance.now());
-      return { latencyMs: 300 };
+      return { latencyMs: 800 };
     });
     const client = context.track(
       createHttpClient({
@@ -147,9 +148,10 @@ describe('pools sized by the published limits', () => {
     );
     await Promise.all(Array.from({ length: 8 }, (_, index) => client.text({ path: `/item/${index}` })));
     const sorted = [...times].sort((a, b) => a - b);
-    expect(sorted[3]! - sorted[0]!).toBeLessThan(200);
-    expect(sorted[4]! - sorted[0]!).toBeGreaterThanOrEqual(250);
-    expect(sorted[4]! - sorted[0]!).toBeLessThan(900);
+    // Four start together; the fifth waits for a connection (one 800 ms round). Wide margins: a loaded machine.
+    expect(sorted[3]! - sorted[0]!).toBeLessThan(500);
+    expect(sorted[4]! - sorted[0]!).toBeGreaterThanOrEqual(700);
+    expect(sorted[4]! - sorted[0]!).toBeLessThan(2_000);
   });
 
   it('sends 100 identical GETs in flight as one request, each caller with its own copy of the body', async () => {
