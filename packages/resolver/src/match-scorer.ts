@@ -706,8 +706,11 @@ function parseTitle(raw: string, options: { catalogue?: boolean } = {}): ParsedT
   };
 }
 
-/** The track's own title, and the same without brackets, feat. credits and a `- Remastered 2011`-style suffix. */
-function trackTitles(title: string): string[] {
+/**
+ * A catalogue title's forms to compare (folded): the title, and the same without brackets, feat. credits and
+ * a `- Remastered 2011`-style suffix. The one title stripper of the scorer and the ISRC authority check.
+ */
+export function catalogueTitles(title: string): string[] {
   const normalized = title.normalize('NFKC');
   const titles = new Set<string>([foldText(normalized)]);
   const core = normalized
@@ -1014,13 +1017,13 @@ export function scoreCandidate(
       }
     }
   }
-  let title = bestSimilarity(trackTitles(track.title), titleVariants);
+  let title = bestSimilarity(catalogueTitles(track.title), titleVariants);
   // A title written in another script on each side (a Hindi catalogue title in Devanagari, YouTube Music's
   // transliteration in Latin letters): weak evidence once both are transliterated, never more than `strong`.
   if (
     title < transliteratedTitleScore &&
     otherScripts(track.title, candidateTitles) &&
-    transliteratedSimilarity(trackTitles(track.title), candidateTitles) >= transliteratedTitleAgreement
+    transliteratedSimilarity(catalogueTitles(track.title), candidateTitles) >= transliteratedTitleAgreement
   ) {
     title = transliteratedTitleScore;
     reasons.push('title matches once transliterated (weak evidence)');
@@ -1048,12 +1051,12 @@ export function scoreCandidate(
   if (track.album && candidateAlbum) {
     let album = Math.max(
       textSimilarity(track.album, candidateAlbum),
-      bestSimilarity(trackTitles(track.album), parseTitle(candidateAlbum).titles),
+      bestSimilarity(catalogueTitles(track.album), parseTitle(candidateAlbum).titles),
     );
     if (
       album < transliteratedTitleScore &&
       otherScripts(track.album, [candidateAlbum]) &&
-      transliteratedSimilarity(trackTitles(track.album), parseTitle(candidateAlbum).titles) >=
+      transliteratedSimilarity(catalogueTitles(track.album), parseTitle(candidateAlbum).titles) >=
         transliteratedTitleAgreement
     ) {
       album = transliteratedTitleScore;

@@ -12,7 +12,12 @@ import {
   youtubeVideoId,
 } from '@nexstream/registry/verification';
 import type { MetadataResult, VideoCandidate } from './engine.js';
-import { type CandidateScore, defaultMatchThresholds, type MatchCandidate } from './match-scorer.js';
+import {
+  type CandidateScore,
+  catalogueTitles,
+  defaultMatchThresholds,
+  type MatchCandidate,
+} from './match-scorer.js';
 import { containsWords, textSimilarity } from './text-normalize.js';
 
 /**
@@ -44,24 +49,11 @@ export interface IsrcAuthorityCheck {
   reasons: string[];
 }
 
-const bracketed = /\s*[([{][^()[\]{}]*[)\]}]/g;
-const trailingSuffix = /\s+[-–—]\s+.*$/;
-const inlineFeat = /\s+(?:feat\.?|ft\.?|featuring)\s+.*$/i;
-
-function titleForms(title: string): string[] {
-  const forms = new Set([title]);
-  const bare = title.replace(bracketed, ' ').replace(inlineFeat, '').trim();
-  if (bare !== '') forms.add(bare);
-  const withoutSuffix = bare.replace(trailingSuffix, '').trim();
-  if (withoutSuffix !== '') forms.add(withoutSuffix);
-  return [...forms];
-}
-
 /** How alike two catalogue titles are, 0–1, ignoring bracketed parts, feat. credits and ` - Remastered` suffixes. */
 export function titleAgreement(a: string, b: string): number {
   let best = 0;
-  for (const left of titleForms(a))
-    for (const right of titleForms(b)) best = Math.max(best, textSimilarity(left, right));
+  for (const left of catalogueTitles(a))
+    for (const right of catalogueTitles(b)) best = Math.max(best, textSimilarity(left, right));
   return best;
 }
 
