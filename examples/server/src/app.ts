@@ -1,6 +1,7 @@
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import express, { type Express } from 'express';
 import { channelRoutes } from './channel-routes.js';
+import { clusterRoutes } from './cluster/cluster-routes.js';
 import { deliveryRoutes } from './delivery-routes.js';
 import { errorMiddleware } from './http.js';
 import { registryRoutes } from './registry-routes.js';
@@ -42,6 +43,8 @@ export function createApp(services: Services, streams: StreamTracker, selfUrl: (
     next();
   });
   app.use(originGuard(config));
+  // Cluster mode: a channel's requests reach its owner, bodies unread (streamed through); a no-op otherwise.
+  app.use(clusterRoutes(services));
   const json = express.json({ limit: config.maxJsonBytes });
   // A playlist reorder names every item: the broadcaster reads that body itself, with a limit sized by the
   // playlist's item count (a 10,000-item reorder is ~400 KB), so it is not parsed here.

@@ -78,6 +78,26 @@ export interface ServerConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** How long shutdown waits for open streams before closing them, in ms. `NEXSTREAM_SHUTDOWN_MS`, default 10 000. */
   shutdownTimeoutMs: number;
+  /**
+   * Where the broadcaster keeps the channels (`<channelsDir>/channels/<id>/`: playlist, uploads, HLS output).
+   * `NEXSTREAM_CHANNELS_DIR`, default `<dataDir>`. Several instances share one (a network file system).
+   */
+  channelsDir: string;
+  /**
+   * The cluster's lease database (libSQL: `file:…` on a shared disk, `http://`/`ws://` sqld, `libsql://`
+   * Turso). `NEXSTREAM_CLUSTER_URL`. With {@link ServerConfig.instanceUrl} it turns on cluster mode: one
+   * instance owns each channel and the others proxy to it (decision 0113). Unset: one instance, as before.
+   */
+  clusterUrl?: string;
+  /** Token of the cluster database. `NEXSTREAM_CLUSTER_AUTH_TOKEN`. */
+  clusterAuthToken?: string;
+  /**
+   * This instance's base URL as the other instances reach it (`http://10.0.0.5:8080`), stored as the owner
+   * URL of the channels it owns. `NEXSTREAM_INSTANCE_URL`.
+   */
+  instanceUrl?: string;
+  /** Lifetime of a channel lease, in ms; renewed every third of it. `NEXSTREAM_CLUSTER_LEASE_MS`, default 6000. */
+  clusterLeaseMs: number;
   /** Environment handed to the engines (their keys: `SPOTIFY_CLIENT_ID`, `GROQ_API_KEY`, …). */
   engineEnv: Record<string, string | undefined>;
 }
@@ -176,6 +196,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     heartbeatMs: integer(env, 'NEXSTREAM_HEARTBEAT_MS', 15_000),
     logLevel,
     shutdownTimeoutMs: integer(env, 'NEXSTREAM_SHUTDOWN_MS', 10_000),
+    channelsDir: resolve(env.NEXSTREAM_CHANNELS_DIR?.trim() || dataDir),
+    clusterLeaseMs: integer(env, 'NEXSTREAM_CLUSTER_LEASE_MS', 6000),
     engineEnv: env,
   };
   const optional = {
@@ -185,6 +207,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tunnelSecret: env.NEXSTREAM_TUNNEL_SECRET,
     apiKey: env.NEXSTREAM_API_KEY,
     edgeMuxerDir: env.NEXSTREAM_EDGE_MUXER_DIR,
+    clusterUrl: env.NEXSTREAM_CLUSTER_URL,
+    clusterAuthToken: env.NEXSTREAM_CLUSTER_AUTH_TOKEN,
+    instanceUrl: env.NEXSTREAM_INSTANCE_URL?.replace(/\/+$/, ''),
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value?.trim()) (config as unknown as Record<string, string>)[key] = value.trim();
@@ -199,6 +224,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (parsed !== origin) {
       throw invalid('NEXSTREAM_ALLOWED_ORIGINS', origin, 'origins such as https://app.example.com (no path)');
     }
+  }
+  if (config.instanceUrl && !/^https?:\/\/[^/]+$/.test(config.instanceUrl)) {
+    throw invalid(
+      'NEXSTREAM_INSTANCE_URL',
+      config.instanceUrl,
+      'a base URL such as http://10.0.0.5:8080 (no path)',
+    );
+  }
+  if (config.clusterLeaseMs < 1000) {
+    throw invalid('NEXSTREAM_CLUSTER_LEASE_MS', String(config.clusterLeaseMs), 'at least 1000');
   }
   const proxy = trustProxy(env.NEXSTREAM_TRUST_PROXY);
   if (proxy !== undefined) config.trustProxy = proxy;

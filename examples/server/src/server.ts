@@ -63,6 +63,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   server.headersTimeout = 60_000;
   const { port } = server.address() as AddressInfo;
   address = `http://127.0.0.1:${port}`;
+  // Cluster mode: channels are claimed once this instance can answer the requests forwarded to it.
+  try {
+    await services.cluster?.start();
+  } catch (error) {
+    server.close();
+    await services.close();
+    throw error;
+  }
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
@@ -77,6 +85,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         server.closeIdleConnections();
         await streams.drain(config.shutdownTimeoutMs);
         await services.broadcaster.close().catch(() => {});
+        // Cluster mode: the channels held here stop (keeping their position) and their leases are released.
+        await services.cluster?.close().catch(() => {});
         for (const socket of sockets) socket.destroy();
         await stopped;
         await services.close();

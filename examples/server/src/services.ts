@@ -13,6 +13,9 @@ import {
 import { type Broadcaster, createBroadcaster } from '@nexstream/hls-broadcaster';
 import { createRegistry, type Registry } from '@nexstream/registry';
 import { createDefaultEngines, createResolver, type EngineSet, type Resolver } from '@nexstream/resolver';
+import { type Cluster, createCluster, createInstanceId } from './cluster/cluster.js';
+import { createLeaseStore } from './cluster/leases.js';
+import { clusterToken } from './cluster/proxy.js';
 import type { ServerConfig } from './config.js';
 import { type FixtureWorld, startFixtureWorld } from './fixtures.js';
 import type { Logger } from './logger.js';
@@ -26,7 +29,16 @@ export interface Services {
   readonly engines: EngineSet;
   readonly resolver: Resolver;
   readonly tunnel: Tunnel;
+  /**
+   * The channels. In cluster mode this one only lists the shared channels directory; each channel this
+   * instance owns runs in a broadcaster of its own ({@link Cluster.local}).
+   */
   readonly broadcaster: Broadcaster;
+  /**
+   * Cluster mode (`NEXSTREAM_CLUSTER_URL` and `NEXSTREAM_INSTANCE_URL` set): channel leases and forwarding to
+   * their owners. Started by `startServer` once the server listens.
+   */
+  readonly cluster?: Cluster;
   /** The offline world, in fixtures mode. */
   readonly fixtures?: FixtureWorld;
   /** A random value the server sends on requests to itself (the server muxer reading the tunnel), exempt from rate limits. */
@@ -96,8 +108,9 @@ export async function createServices(config: ServerConfig, logger: Logger): Prom
         filename: downloadName(handle, origin.format.container),
       };
     };
+    const secret = await tunnelSecret(config);
     const tunnel = createTunnel({
-      secret: await tunnelSecret(config),
+      secret,
       allowedHosts: fixtures ? fixtures.mediaHosts : config.mediaHosts,
       allowLoopback: Boolean(fixtures),
       lookupMedia: (mediaId, formatId) => target(mediaId, formatId),
@@ -113,21 +126,48 @@ export async function createServices(config: ServerConfig, logger: Logger): Prom
       },
     });
     closers.unshift(() => tunnel.close());
+    const clustered = Boolean(config.clusterUrl && config.instanceUrl);
     const broadcaster = createBroadcaster({
-      dataDir: config.dataDir,
+      dataDir: config.channelsDir,
       maxUploadBytes: config.maxUploadBytes,
       maxChannels: config.maxChannels,
+      // In cluster mode the lease holder resumes a channel, not every instance that sees the folder.
+      ...(clustered ? { resume: false } : {}),
     });
     closers.unshift(() => broadcaster.close());
-    // The configured channels exist from the start (and come back after a restart); others only when created.
-    for (const id of config.channels) await broadcaster.create(id);
-    // Channels that were on air when the server stopped are on air again before the first request.
-    const resumed = await broadcaster.ready();
-    if (resumed.length > 0) logger.info('channels back on air after the restart', { channels: resumed });
-    for (const channel of broadcaster.channels()) {
-      const { onAir, state } = channel.status();
-      if (onAir && state === 'stopped')
-        logger.warn('a channel that was on air could not start again', { channelId: channel.id });
+    let cluster: Cluster | undefined;
+    if (clustered) {
+      const instanceUrl = config.instanceUrl as string;
+      const instanceId = createInstanceId(instanceUrl);
+      const leases = await createLeaseStore({
+        url: config.clusterUrl as string,
+        ...(config.clusterAuthToken ? { authToken: config.clusterAuthToken } : {}),
+        owner: instanceId,
+        ownerUrl: instanceUrl,
+        ttlMs: config.clusterLeaseMs,
+      });
+      closers.unshift(async () => leases.close());
+      const created = createCluster({
+        config,
+        logger,
+        leases,
+        instanceId,
+        directory: broadcaster,
+        peerToken: clusterToken(secret),
+      });
+      cluster = created;
+      closers.unshift(() => created.close());
+    } else {
+      // The configured channels exist from the start (and come back after a restart); others only when created.
+      for (const id of config.channels) await broadcaster.create(id);
+      // Channels that were on air when the server stopped are on air again before the first request.
+      const resumed = await broadcaster.ready();
+      if (resumed.length > 0) logger.info('channels back on air after the restart', { channels: resumed });
+      for (const channel of broadcaster.channels()) {
+        const { onAir, state } = channel.status();
+        if (onAir && state === 'stopped')
+          logger.warn('a channel that was on air could not start again', { channelId: channel.id });
+      }
     }
 
     // yt-dlp releases go stale within weeks (YouTube changes): say so at start, never refuse to start.
@@ -151,6 +191,7 @@ export async function createServices(config: ServerConfig, logger: Logger): Prom
       resolver,
       tunnel,
       broadcaster,
+      ...(cluster ? { cluster } : {}),
       ...(fixtures ? { fixtures } : {}),
       internalToken: randomBytes(24).toString('base64url'),
       close() {
