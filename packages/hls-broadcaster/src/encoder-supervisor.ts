@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import type { ChannelLifecycle } from './channel-lifecycle.js';
 import {
+  createRunId,
   type Encoder,
   type EncoderStats,
   encoderArguments,
@@ -105,6 +106,8 @@ export function createEncoderSupervisor(options: EncoderSupervisorOptions): Enco
         append,
         playlistName: options.playlistName,
         pacedInput: options.pacedInput,
+        // A new name prefix for every run, crash restarts included: segment names are never reused.
+        runId: createRunId(),
       }),
       (stats) => {
         // A last progress block can arrive while stopping: a stopped channel shows no encoder speed.

@@ -1,6 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import { execa } from 'execa';
 import { type ChannelProfile, x264SegmentArguments } from './profile.js';
 import type { RelayOptions } from './relay.js';
@@ -36,6 +38,18 @@ export interface EncoderArgumentsOptions {
    * encoder paces itself with `-re`. Default false.
    */
   pacedInput?: boolean;
+  /**
+   * Names this encoder run in its segment file names (`seg-<runId>-<n>.ts`, `seg-<runId>_<variant>_<n>.ts`),
+   * so a name is never used twice: ffmpeg numbers segments from 0 on every start and reuses numbers after a
+   * crash, while caches keep a segment under its name for a year (`immutable`). Letters and digits only.
+   * Default none (`seg-<n>.ts`).
+   */
+  runId?: string;
+}
+
+/** A new encoder run id: the time in base 36 and 16 random bits, unique across restarts and processes. */
+export function createRunId(): string {
+  return `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 }
 
 /**
@@ -54,6 +68,13 @@ export function encoderArguments(profile: ChannelProfile, options: EncoderArgume
           ...profile.renditions,
         ];
   const playlistName = options.playlistName ?? 'index.m3u8';
+  if (options.runId !== undefined && !/^[A-Za-z0-9]{1,32}$/.test(options.runId)) {
+    throw new NexStreamError(
+      NexStreamErrorCode.InvalidInput,
+      `encoder runId must be 1 to 32 letters or digits, got ${JSON.stringify(options.runId.slice(0, 40))}`,
+    );
+  }
+  const segmentStem = options.runId === undefined ? 'seg' : `seg-${options.runId}`;
   const flags = [
     'delete_segments',
     'omit_endlist',
@@ -108,12 +129,12 @@ export function encoderArguments(profile: ChannelProfile, options: EncoderArgume
           '-master_pl_name',
           playlistName,
           '-hls_segment_filename',
-          join(options.hlsDirectory, 'seg_%v_%d.ts'),
+          join(options.hlsDirectory, `${segmentStem}_%v_%d.ts`),
           join(options.hlsDirectory, variantPlaylistName(playlistName, '%v')),
         ]
       : [
           '-hls_segment_filename',
-          join(options.hlsDirectory, 'seg-%d.ts'),
+          join(options.hlsDirectory, `${segmentStem}-%d.ts`),
           join(options.hlsDirectory, playlistName),
         ]),
   ];

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import {
@@ -95,7 +96,10 @@ export interface HttpHandlerOptions {
    * is the larger of this and 64 bytes per playlist item + 4 KiB, so any playlist can be reordered.
    */
   maxJsonBytes?: number;
-  /** Segment `Cache-Control` max-age in seconds. Default 60. */
+  /**
+   * Segment `Cache-Control` max-age in seconds. Default 31 536 000 (a year, with `immutable`): a segment's
+   * name is never reused (each encoder run names its segments with its own run id), so a cache may keep it.
+   */
   segmentMaxAgeS?: number;
   /**
    * An upload body that sends nothing for this long, in milliseconds, is aborted (its temp file removed,
@@ -343,12 +347,32 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
     const info = await stat(path).catch(() => undefined);
     if (!info?.isFile()) throw new NexStreamError(NexStreamErrorCode.NotFound, `no HLS file ${name}`);
     const extension = name.slice(name.lastIndexOf('.') + 1);
-    const isPlaylist = extension === 'm3u8';
-    response.writeHead(200, {
-      'Content-Type': mimeTypes[extension] ?? 'application/octet-stream',
-      'Content-Length': String(info.size),
-      'Cache-Control': isPlaylist ? 'no-cache, no-store' : `public, max-age=${options.segmentMaxAgeS ?? 60}`,
-    });
+    if (extension === 'm3u8') {
+      // Playlists are small and replaced atomically by ffmpeg (temp file, rename): read whole, validated by
+      // their content.
+      const text = await readFile(path).catch(() => undefined);
+      if (!text) throw new NexStreamError(NexStreamErrorCode.NotFound, `no HLS file ${name}`);
+      sendCacheable(request, response, {
+        body: text,
+        contentType: mimeTypes.m3u8 as string,
+        cacheControl: `public, max-age=${playlistMaxAgeS(text.toString('latin1'))}`,
+        etag: `"${createHash('sha1').update(text).digest('base64url').slice(0, 22)}"`,
+        lastModified: info.mtime,
+      });
+      return;
+    }
+    const headers = {
+      contentType: mimeTypes[extension] ?? 'application/octet-stream',
+      cacheControl: `public, max-age=${options.segmentMaxAgeS ?? 31_536_000}, immutable`,
+      etag: `"${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}"`,
+      lastModified: info.mtime,
+    };
+    if (notModified(request, headers.etag, info.mtime)) {
+      sendNotModified(response, headers);
+      return;
+    }
+    writeCacheHeaders(response, headers);
+    response.writeHead(200, { 'Content-Length': String(info.size) });
     if (request.method === 'HEAD') {
       response.end();
       return;
@@ -733,6 +757,72 @@ async function readJson(request: IncomingMessage, maxBytes: number): Promise<unk
   } catch {
     throw new NexStreamError(NexStreamErrorCode.InvalidInput, 'body is not valid JSON');
   }
+}
+
+/** The cache headers of an HLS file. */
+interface CacheHeaders {
+  contentType: string;
+  cacheControl: string;
+  etag: string;
+  lastModified: Date;
+}
+
+/**
+ * How long a caching proxy or player may keep a playlist, in seconds. A media playlist changes once per
+ * segment: half its target duration (at least 1 s) keeps a CDN's copy at most half a segment behind, so
+ * the origin sees about two requests per target duration however many viewers poll. A multivariant
+ * playlist never changes during a run: one target duration of the stream (its variants' EXT-X-TARGETDURATION
+ * is not in it, so 2 s, the default segment length).
+ */
+function playlistMaxAgeS(text: string): number {
+  const target = /#EXT-X-TARGETDURATION:(\d+)/.exec(text)?.[1];
+  if (target !== undefined) return Math.max(1, Math.floor(Number(target) / 2));
+  return 2;
+}
+
+/** True when the request's validators say the client already holds this version (RFC 9110 §13.1.2–3). */
+function notModified(request: IncomingMessage, etag: string, lastModified: Date): boolean {
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() === '*') return true;
+    // Weak comparison: W/"x" matches "x".
+    const bare = etag.replace(/^W\//, '');
+    return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === bare);
+  }
+  const ifModifiedSince = request.headers['if-modified-since'];
+  if (ifModifiedSince === undefined) return false;
+  const since = Date.parse(ifModifiedSince);
+  return Number.isFinite(since) && Math.floor(lastModified.getTime() / 1000) * 1000 <= since;
+}
+
+function writeCacheHeaders(response: ServerResponse, headers: CacheHeaders): void {
+  response.setHeader('Content-Type', headers.contentType);
+  response.setHeader('Cache-Control', headers.cacheControl);
+  response.setHeader('ETag', headers.etag);
+  response.setHeader('Last-Modified', headers.lastModified.toUTCString());
+}
+
+/** 304: the validators and freshness again, no body. */
+function sendNotModified(response: ServerResponse, headers: CacheHeaders): void {
+  response.setHeader('Cache-Control', headers.cacheControl);
+  response.setHeader('ETag', headers.etag);
+  response.setHeader('Last-Modified', headers.lastModified.toUTCString());
+  response.writeHead(304).end();
+}
+
+/** Answers a small in-memory file with its cache headers, or 304 when the client's copy is current. */
+function sendCacheable(
+  request: IncomingMessage,
+  response: ServerResponse,
+  file: CacheHeaders & { body: Buffer },
+): void {
+  if (notModified(request, file.etag, file.lastModified)) {
+    sendNotModified(response, file);
+    return;
+  }
+  writeCacheHeaders(response, file);
+  response.writeHead(200, { 'Content-Length': String(file.body.length) });
+  response.end(request.method === 'HEAD' ? undefined : file.body);
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {

@@ -200,18 +200,18 @@ describe('HTTP handler (plain node:http)', () => {
   it('serves HLS files with the right types and caching, and never outside the channel folder', async () => {
     const hls = join(channelDir(), 'hls');
     await mkdir(hls, { recursive: true });
-    await writeFile(join(hls, 'index.m3u8'), '#EXTM3U\n');
+    await writeFile(join(hls, 'index.m3u8'), '#EXTM3U\n#EXT-X-TARGETDURATION:2\n');
     await writeFile(join(hls, 'seg-1.ts'), Buffer.alloc(376, 0x47));
     const playlist = await fetch(`${base}/tv/hls/index.m3u8`, {
       headers: { origin: 'https://player.example' },
     });
     expect(playlist.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
-    expect(playlist.headers.get('cache-control')).toMatch(/no-cache/);
+    expect(playlist.headers.get('cache-control')).toBe('public, max-age=1');
     expect(playlist.headers.get('access-control-allow-origin')).toBe('https://player.example');
-    expect(await playlist.text()).toBe('#EXTM3U\n');
+    expect(await playlist.text()).toBe('#EXTM3U\n#EXT-X-TARGETDURATION:2\n');
     const segment = await fetch(`${base}/tv/hls/seg-1.ts`, { headers: { origin: 'https://evil.example' } });
     expect(segment.headers.get('content-type')).toBe('video/mp2t');
-    expect(segment.headers.get('cache-control')).toMatch(/max-age=\d+/);
+    expect(segment.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(segment.headers.get('access-control-allow-origin')).toBeNull();
     expect((await segment.arrayBuffer()).byteLength).toBe(376);
     for (const path of [
