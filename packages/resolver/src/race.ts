@@ -260,226 +260,280 @@ function describes(reference: TrackMetadata, result: MetadataResult): number {
  * shared code of the failures when every engine call failed, `NXS_ABORTED` when the session's signal aborts.
  */
 export function runRace<Shortcut = never>(context: RaceContext<Shortcut>): RaceRun<Shortcut> {
-  const { engines, timings, input, emit } = context;
-  const now = () => performance.now();
-  const raceController = new AbortController();
-  const running = new Set<Promise<unknown>>();
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  const failures: EngineFailure[] = [];
-  const pool = new Map<string, ScoredCandidate>();
-  const unscored: Array<{ candidate: VideoCandidate; foundBy: string }> = [];
-  const tierStarted: Record<EngineTier, boolean> = { 0: false, 1: false, 2: false };
-  const tierPending: Record<EngineTier, number> = { 0: 0, 1: 0, 2: 0 };
-  const searchedIsrcs = new Set<string>();
-  const searchedQueries = new Set<string>();
-  const searchLimit = context.searchLimit ?? 10;
-  let succeededCalls = 0;
-  let track: TrackMetadata | undefined;
-  let reference: TrackMetadata | undefined;
-  let authority: IsrcAuthority | undefined;
-  let acceptableSinceMs: number | undefined;
-  let raceStartMs: number | undefined;
-  let sourcePending = 0;
-  let finished = false;
-  let best: ScoredCandidate | undefined;
-  let settle!: (outcome: RaceOutcome<Shortcut>) => void;
-  let fail!: (error: unknown) => void;
-  const outcome = new Promise<RaceOutcome<Shortcut>>((resolve, reject) => {
-    settle = resolve;
-    fail = reject;
-  });
-  outcome.catch(() => {});
+  const race = new Race<Shortcut>(context);
+  race.start();
+  return { outcome: race.outcome, drained: () => race.drained() };
+}
 
-  const log = (level: LogEvent['level'], message: string) =>
-    emit({ type: 'log', level, source: 'race', message, at: Date.now() });
-  const onLog = (event: LogEvent) => {
-    if (!finished) emit(event);
+/**
+ * One race, as a class: its state in named fields, each step a small method. {@link runRace} creates it and
+ * returns its {@link RaceRun}.
+ */
+class Race<Shortcut> {
+  readonly outcome: Promise<RaceOutcome<Shortcut>>;
+  private readonly engines: RaceEngines;
+  private readonly timings: RaceTimings;
+  private readonly input: RaceInput;
+  private readonly raceController = new AbortController();
+  /** Every engine call still running (awaited by `drained`). */
+  private readonly running = new Set<Promise<unknown>>();
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly failures: EngineFailure[] = [];
+  /** Every candidate seen, scored against what is known now, by media id. */
+  private readonly pool = new Map<string, ScoredCandidate>();
+  /** Candidates that arrived before the track was known; scored when it is. */
+  private readonly unscored: Array<{ candidate: VideoCandidate; foundBy: string }> = [];
+  private readonly tierStarted: Record<EngineTier, boolean> = { 0: false, 1: false, 2: false };
+  private readonly tierPending: Record<EngineTier, number> = { 0: 0, 1: 0, 2: 0 };
+  private readonly searchedIsrcs = new Set<string>();
+  private readonly searchedQueries = new Set<string>();
+  private readonly searchLimit: number;
+  private succeededCalls = 0;
+  /** What the race looks for: the first metadata, completed by the authoritative source. */
+  private track: TrackMetadata | undefined;
+  /** The first metadata as it came, to check later ISRC sources against. */
+  private reference: TrackMetadata | undefined;
+  private authority: IsrcAuthority | undefined;
+  /** When the first candidate good enough to settle on after the grace period arrived. */
+  private acceptableSinceMs: number | undefined;
+  private raceStartMs: number | undefined;
+  private sourcePending = 0;
+  private tier2Ran = false;
+  private finished = false;
+  private best: ScoredCandidate | undefined;
+  private settle!: (outcome: RaceOutcome<Shortcut>) => void;
+  private fail!: (error: unknown) => void;
+  /** Aborts the race when the session's signal aborts (removed when the race ends). */
+  private readonly onAbort = (): void => this.onSessionAbort();
+  private readonly onLog = (event: LogEvent): void => {
+    if (!this.finished) this.emit(event);
   };
 
-  function drained(): Promise<void> {
-    return Promise.allSettled([...running]).then(() => undefined);
+  constructor(private readonly context: RaceContext<Shortcut>) {
+    this.engines = context.engines;
+    this.timings = context.timings;
+    this.input = context.input;
+    this.searchLimit = context.searchLimit ?? 10;
+    this.outcome = new Promise<RaceOutcome<Shortcut>>((resolve, reject) => {
+      this.settle = resolve;
+      this.fail = reject;
+    });
+    this.outcome.catch(() => {});
   }
 
-  function finish(result: { outcome: RaceOutcome<Shortcut> } | { error: unknown }): void {
-    if (finished) return;
-    finished = true;
-    for (const timer of timers) clearTimeout(timer);
-    timers.clear();
-    context.signal.removeEventListener('abort', onSessionAbort);
-    raceController.abort(
+  /** Starts the race: the deadline, then the source stage. */
+  start(): void {
+    if (this.context.signal.aborted) {
+      this.onSessionAbort();
+      return;
+    }
+    this.context.signal.addEventListener('abort', this.onAbort, { once: true });
+    this.later(this.timings.deadlineMs - (this.now() - this.context.startedAt), () => this.evaluate());
+    this.startSource();
+  }
+
+  private now(): number {
+    return performance.now();
+  }
+
+  private emit(event: NexStreamEvent): void {
+    this.context.emit(event);
+  }
+
+  private log(level: LogEvent['level'], message: string): void {
+    this.emit({ type: 'log', level, source: 'race', message, at: Date.now() });
+  }
+
+  drained(): Promise<void> {
+    return Promise.allSettled([...this.running]).then(() => undefined);
+  }
+
+  private finish(result: { outcome: RaceOutcome<Shortcut> } | { error: unknown }): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.context.signal.removeEventListener('abort', this.onAbort);
+    this.raceController.abort(
       new NexStreamError(NexStreamErrorCode.Aborted, 'the race is over', { retryable: false }),
     );
-    if ('error' in result) fail(result.error);
-    else settle(result.outcome);
+    if ('error' in result) this.fail(result.error);
+    else this.settle(result.outcome);
   }
 
-  function onSessionAbort(): void {
-    finish({
+  private onSessionAbort(): void {
+    this.finish({
       error: new NexStreamError(NexStreamErrorCode.Aborted, 'the resolution was aborted by its caller', {
-        cause: context.signal.reason,
+        cause: this.context.signal.reason,
         retryable: false,
       }),
     });
   }
 
-  function later(delayMs: number, action: () => void): void {
-    if (finished) return;
+  private later(delayMs: number, action: () => void): void {
+    if (this.finished) return;
     const timer = setTimeout(
       () => {
-        timers.delete(timer);
-        if (!finished) action();
+        this.timers.delete(timer);
+        if (!this.finished) action();
       },
       Math.max(0, delayMs),
     );
-    timers.add(timer);
+    this.timers.add(timer);
   }
 
   /** Runs one engine call with its own AbortController linked to the race; failures are logged, never thrown. */
-  function call<T>(
+
+  private call<T>(
     engine: string,
     operation: string,
     tier: EngineTier | 'source',
     run: (signal: AbortSignal) => Promise<T>,
     then: (value: T) => void,
   ): void {
-    if (finished) return;
+    if (this.finished) return;
     const controller = new AbortController();
-    const onAbort = () => controller.abort(raceController.signal.reason);
-    raceController.signal.addEventListener('abort', onAbort, { once: true });
-    if (tier === 'source') sourcePending += 1;
-    else tierPending[tier] += 1;
+    const onAbort = () => controller.abort(this.raceController.signal.reason);
+    this.raceController.signal.addEventListener('abort', onAbort, { once: true });
+    if (tier === 'source') this.sourcePending += 1;
+    else this.tierPending[tier] += 1;
     const task = (async () => {
       try {
         const value = await run(controller.signal);
-        if (finished) return;
-        succeededCalls += 1;
+        if (this.finished) return;
+        this.succeededCalls += 1;
         then(value);
       } catch (error) {
-        if (finished) return;
+        if (this.finished) return;
         const failure = failureOf(engine, operation, error);
-        failures.push(failure);
-        log('warn', `${engine} ${operation} failed: ${failure.code} ${failure.message}`);
+        this.failures.push(failure);
+        this.log('warn', `${engine} ${operation} failed: ${failure.code} ${failure.message}`);
       } finally {
-        raceController.signal.removeEventListener('abort', onAbort);
-        if (tier === 'source') sourcePending -= 1;
-        else tierPending[tier] -= 1;
-        if (!finished) {
-          if (tier === 'source' && sourcePending === 0) startRace();
-          evaluate();
+        this.raceController.signal.removeEventListener('abort', onAbort);
+        if (tier === 'source') this.sourcePending -= 1;
+        else this.tierPending[tier] -= 1;
+        if (!this.finished) {
+          if (tier === 'source' && this.sourcePending === 0) this.startRace();
+          this.evaluate();
         }
       }
     })();
-    running.add(task);
-    void task.then(() => running.delete(task));
+    this.running.add(task);
+    void task.then(() => this.running.delete(task));
   }
 
   // ---------------------------------------------------------------------------------------------------
+
   // Knowledge: the track, the authoritative ISRC, the candidates.
 
-  function metadataEvent(result: MetadataResult, authoritative: boolean): void {
-    emit({ type: 'metadata', engine: result.engine, track: result.track, authoritative });
+  private metadataEvent(result: MetadataResult, authoritative: boolean): void {
+    this.emit({ type: 'metadata', engine: result.engine, track: result.track, authoritative });
   }
 
-  function adoptTrack(result: MetadataResult): void {
-    const first = track === undefined;
+  private adoptTrack(result: MetadataResult): void {
+    const first = this.track === undefined;
     if (first) {
-      track = { ...result.track, ids: { ...result.track.ids } };
-      reference = result.track;
+      this.track = { ...result.track, ids: { ...result.track.ids } };
+      this.reference = result.track;
     }
-    considerAuthority(result);
+    this.considerAuthority(result);
     if (first) {
-      for (const pending of unscored.splice(0)) addCandidate(pending.candidate, pending.foundBy);
-      startTrackWork();
+      for (const pending of this.unscored.splice(0)) this.addCandidate(pending.candidate, pending.foundBy);
+      this.startTrackWork();
     }
   }
 
-  function considerAuthority(result: MetadataResult): void {
-    if (!track || !reference) return;
-    const check = checkIsrcAuthority(reference, result);
+  private considerAuthority(result: MetadataResult): void {
+    if (!this.track || !this.reference) return;
+    const check = checkIsrcAuthority(this.reference, result);
     if (!check.authority) {
-      metadataEvent(result, false);
-      if (result.track.isrc) log('debug', check.reasons.join('; '));
-      mergeIds(result);
+      this.metadataEvent(result, false);
+      if (result.track.isrc) this.log('debug', check.reasons.join('; '));
+      this.mergeIds(result);
       return;
     }
-    if (authority) {
-      metadataEvent(result, authority.isrc === check.authority.isrc);
-      if (authority.isrc !== check.authority.isrc) {
-        log(
+    if (this.authority) {
+      this.metadataEvent(result, this.authority.isrc === check.authority.isrc);
+      if (this.authority.isrc !== check.authority.isrc) {
+        this.log(
           'warn',
-          `${result.engine} gives ISRC ${check.authority.isrc}, ${authority.source} gave ${authority.isrc}`,
+          `${result.engine} gives ISRC ${check.authority.isrc}, ${this.authority.source} gave ${this.authority.isrc}`,
         );
       }
-      mergeIds(result);
+      this.mergeIds(result);
       return;
     }
-    authority = check.authority;
+    this.authority = check.authority;
     const aliases = uniqueNames([
-      ...(track.artistAliases ?? []),
+      ...(this.track.artistAliases ?? []),
       ...result.track.artists,
       ...(result.track.artistAliases ?? []),
-    ]).filter((name) => !track!.artists.some((artist) => artist.toLowerCase() === name.toLowerCase()));
-    track = {
-      ...track,
+    ]).filter((name) => !this.track!.artists.some((artist) => artist.toLowerCase() === name.toLowerCase()));
+    this.track = {
+      ...this.track,
       ...(aliases.length > 0 ? { artistAliases: aliases } : {}),
-      isrc: authority.isrc,
-      ids: { ...authority.track.ids, ...track.ids },
-      ...(track.durationMs
+      isrc: this.authority.isrc,
+      ids: { ...this.authority.track.ids, ...this.track.ids },
+      ...(this.track.durationMs
         ? {}
-        : authority.track.durationMs
-          ? { durationMs: authority.track.durationMs }
+        : this.authority.track.durationMs
+          ? { durationMs: this.authority.track.durationMs }
           : {}),
-      ...(track.album || !authority.track.album ? {} : { album: authority.track.album }),
+      ...(this.track.album || !this.authority.track.album ? {} : { album: this.authority.track.album }),
     };
-    emit({ type: 'metadata', engine: result.engine, track, authoritative: true });
-    log('info', check.reasons.join('; '));
-    rescoreAll();
-    const found = authority;
-    if (context.onAuthority) {
-      call(
+    this.emit({ type: 'metadata', engine: result.engine, track: this.track, authoritative: true });
+    this.log('info', check.reasons.join('; '));
+    this.rescoreAll();
+    const found = this.authority;
+    if (this.context.onAuthority) {
+      this.call(
         'registry',
         'lookup',
         0,
-        () => context.onAuthority!(found),
+        () => this.context.onAuthority!(found),
         (value) => {
           if (value !== undefined) {
-            finish({ outcome: { kind: 'shortcut', value, track: track!, authority: found } });
+            this.finish({ outcome: { kind: 'shortcut', value, track: this.track!, authority: found } });
           }
         },
       );
     }
-    if (tierStarted[0]) searchVideosByIsrc(authority.isrc);
+    if (this.tierStarted[0]) this.searchVideosByIsrc(this.authority.isrc);
   }
 
-  function mergeIds(result: MetadataResult): void {
-    if (!track) return;
-    const ids = { ...result.track.ids, ...track.ids };
-    if (Object.keys(ids).length !== Object.keys(track.ids).length) track = { ...track, ids };
+  private mergeIds(result: MetadataResult): void {
+    if (!this.track) return;
+    const ids = { ...result.track.ids, ...this.track.ids };
+    if (Object.keys(ids).length !== Object.keys(this.track.ids).length) this.track = { ...this.track, ids };
   }
 
-  function score(candidate: VideoCandidate, foundBy: string[]): ScoredCandidate {
-    const scored = scoreCandidate(track!, toMatchCandidate(candidate, authority), context.scoreOptions);
-    return { candidate, foundBy, score: scored, grade: raceGrade(scored, authority) };
+  private score(candidate: VideoCandidate, foundBy: string[]): ScoredCandidate {
+    const scored = scoreCandidate(
+      this.track!,
+      toMatchCandidate(candidate, this.authority),
+      this.context.scoreOptions,
+    );
+    return { candidate, foundBy, score: scored, grade: raceGrade(scored, this.authority) };
   }
 
-  function report(entry: ScoredCandidate): void {
-    emit(candidateEvent(entry));
+  private report(entry: ScoredCandidate): void {
+    this.emit(candidateEvent(entry));
   }
 
-  function consider(entry: ScoredCandidate): void {
-    if (better(entry, best)) best = entry;
-    if (acceptableSinceMs === undefined && meetsGrade(entry.grade, 'fuzzy')) {
-      acceptableSinceMs = now();
-      later(timings.graceMs, evaluate);
+  private consider(entry: ScoredCandidate): void {
+    if (better(entry, this.best)) this.best = entry;
+    if (this.acceptableSinceMs === undefined && meetsGrade(entry.grade, 'fuzzy')) {
+      this.acceptableSinceMs = this.now();
+      this.later(this.timings.graceMs, () => this.evaluate());
     }
   }
 
-  function addCandidate(candidate: VideoCandidate, foundBy: string): void {
-    if (!track) {
-      unscored.push({ candidate, foundBy });
+  private addCandidate(candidate: VideoCandidate, foundBy: string): void {
+    if (!this.track) {
+      this.unscored.push({ candidate, foundBy });
       return;
     }
-    const existing = pool.get(candidate.mediaId);
+    const existing = this.pool.get(candidate.mediaId);
     if (existing) {
       if (existing.foundBy.includes(foundBy) && (existing.candidate.foundByIsrc || !candidate.foundByIsrc))
         return;
@@ -488,182 +542,193 @@ export function runRace<Shortcut = never>(context: RaceContext<Shortcut>): RaceR
         ...(candidate.foundByIsrc ? { foundByIsrc: candidate.foundByIsrc } : {}),
         ...(candidate.artTrack && !existing.candidate.artTrack ? { artTrack: candidate.artTrack } : {}),
       };
-      const entry = score(merged, [...new Set([...existing.foundBy, foundBy])]);
-      pool.set(candidate.mediaId, entry);
-      if (entry.grade !== existing.grade) report(entry);
-      recomputeBest();
+      const entry = this.score(merged, [...new Set([...existing.foundBy, foundBy])]);
+      this.pool.set(candidate.mediaId, entry);
+      if (entry.grade !== existing.grade) this.report(entry);
+      this.recomputeBest();
       return;
     }
-    const entry = score(candidate, [foundBy]);
-    pool.set(candidate.mediaId, entry);
-    report(entry);
-    consider(entry);
+    const entry = this.score(candidate, [foundBy]);
+    this.pool.set(candidate.mediaId, entry);
+    this.report(entry);
+    this.consider(entry);
   }
 
-  function rescoreAll(): void {
-    for (const [mediaId, existing] of pool) {
-      const entry = score(existing.candidate, existing.foundBy);
-      pool.set(mediaId, entry);
-      if (entry.grade !== existing.grade || entry.score.score !== existing.score.score) report(entry);
+  private rescoreAll(): void {
+    for (const [mediaId, existing] of this.pool) {
+      const entry = this.score(existing.candidate, existing.foundBy);
+      this.pool.set(mediaId, entry);
+      if (entry.grade !== existing.grade || entry.score.score !== existing.score.score) this.report(entry);
     }
-    recomputeBest();
+    this.recomputeBest();
   }
 
-  function recomputeBest(): void {
-    best = undefined;
-    for (const entry of pool.values()) consider(entry);
+  private recomputeBest(): void {
+    this.best = undefined;
+    for (const entry of this.pool.values()) this.consider(entry);
   }
 
   // ---------------------------------------------------------------------------------------------------
+
   // Work.
 
-  function searchVideos(video: VideoEngine, query: string, tier: EngineTier, via: string): void {
+  private searchVideos(video: VideoEngine, query: string, tier: EngineTier, via: string): void {
     const key = `${video.id}\n${query.toLowerCase()}`;
-    if (searchedQueries.has(key)) return;
-    searchedQueries.add(key);
-    call(
+    if (this.searchedQueries.has(key)) return;
+    this.searchedQueries.add(key);
+    this.call(
       video.id,
       `search "${query}"`,
       tier,
-      (signal) => video.doSearchVideos({ query, limit: searchLimit, signal, onLog }),
+      (signal) => video.doSearchVideos({ query, limit: this.searchLimit, signal, onLog: this.onLog }),
       (candidates) => {
-        for (const candidate of candidates) addCandidate(candidate, via);
+        for (const candidate of candidates) this.addCandidate(candidate, via);
       },
     );
   }
 
-  function searchVideosByIsrc(isrc: string): void {
-    if (searchedIsrcs.has(isrc)) return;
-    searchedIsrcs.add(isrc);
-    for (const video of engines.video) {
+  private searchVideosByIsrc(isrc: string): void {
+    if (this.searchedIsrcs.has(isrc)) return;
+    this.searchedIsrcs.add(isrc);
+    for (const video of this.engines.video) {
       if (!video.capabilities.includes('isrc-search')) continue;
-      call(
+      this.call(
         video.id,
         `ISRC search ${isrc}`,
         0,
-        (signal) => video.doSearchByIsrc({ isrc, signal, onLog }),
+        (signal) => video.doSearchByIsrc({ isrc, signal, onLog: this.onLog }),
         (candidates) => {
-          for (const candidate of candidates) addCandidate(candidate, `${video.id}:isrc`);
+          for (const candidate of candidates) this.addCandidate(candidate, `${video.id}:isrc`);
         },
       );
     }
   }
 
-  function metadataResult(engine: MetadataEngine, result: MetadataResult | null | undefined): void {
+  private metadataResult(engine: MetadataEngine, result: MetadataResult | null | undefined): void {
     if (!result) return;
-    if (!track) adoptTrack(result);
-    else considerAuthority(result);
+    if (!this.track) this.adoptTrack(result);
+    else this.considerAuthority(result);
     // A search hit without an authoritative ISRC: the engine's own full record may have one (Deezer).
     if (!result.isrcAuthoritative && engine.provesIsrc && engine.doLookup) {
       const platform = engine.lookupPlatforms.find((candidate) => result.track.ids[candidate]);
       const id = platform ? result.track.ids[platform] : undefined;
-      if (platform && id && !authority) {
-        call(
+      if (platform && id && !this.authority) {
+        this.call(
           engine.id,
           `look-up ${platform}:${id}`,
           0,
-          (signal) => engine.doLookup!({ ref: { platform, kind: 'track', id }, signal, onLog }),
+          (signal) => engine.doLookup!({ ref: { platform, kind: 'track', id }, signal, onLog: this.onLog }),
           (found) => {
-            if (found?.kind === 'track') metadataResult(engine, found.result);
+            if (found?.kind === 'track') this.metadataResult(engine, found.result);
           },
         );
       }
     }
   }
 
-  function isSource(engine: MetadataEngine): boolean {
-    return input.ref !== undefined && (context.sourceEngines[input.ref.platform] ?? []).includes(engine.id);
+  private isSource(engine: MetadataEngine): boolean {
+    return (
+      this.input.ref !== undefined &&
+      (this.context.sourceEngines[this.input.ref.platform] ?? []).includes(engine.id)
+    );
   }
 
   /** Source stage: the link's own platform (or a free-text search) gives the first metadata. */
-  function startSource(): void {
-    if (input.known) {
-      const known = input.known;
-      const engine = engines.metadata.find((candidate) => candidate.id === known.engine);
-      if (engine) metadataResult(engine, known);
-      else adoptTrack(known);
-      startRace();
+
+  private startSource(): void {
+    if (this.input.known) {
+      const known = this.input.known;
+      const engine = this.engines.metadata.find((candidate) => candidate.id === known.engine);
+      if (engine) this.metadataResult(engine, known);
+      else this.adoptTrack(known);
+      this.startRace();
       return;
     }
-    if (input.ref) {
-      const ref = input.ref;
-      for (const engine of engines.metadata) {
-        if (!engine.doLookup || !isSource(engine) || !engine.lookupPlatforms.includes(ref.platform)) continue;
-        call(
+    if (this.input.ref) {
+      const ref = this.input.ref;
+      for (const engine of this.engines.metadata) {
+        if (!engine.doLookup || !this.isSource(engine) || !engine.lookupPlatforms.includes(ref.platform))
+          continue;
+        this.call(
           engine.id,
           `look-up ${ref.platform}:${ref.id}`,
           'source',
-          (signal) => engine.doLookup!({ ref, signal, onLog }),
+          (signal) => engine.doLookup!({ ref, signal, onLog: this.onLog }),
           (found) => {
-            if (found?.kind === 'track') metadataResult(engine, found.result);
+            if (found?.kind === 'track') this.metadataResult(engine, found.result);
           },
         );
       }
-    } else if (input.query) {
-      const query = input.query;
-      for (const engine of engines.metadata) {
+    } else if (this.input.query) {
+      const query = this.input.query;
+      for (const engine of this.engines.metadata) {
         if (!engine.doSearch || engine.tier !== 0) continue;
-        call(
+        this.call(
           engine.id,
           `search "${query}"`,
           'source',
-          (signal) => engine.doSearch!({ query, limit: 5, signal, onLog }),
+          (signal) => engine.doSearch!({ query, limit: 5, signal, onLog: this.onLog }),
           (results) => {
-            if (!track && results[0]) metadataResult(engine, results[0]);
+            if (!this.track && results[0]) this.metadataResult(engine, results[0]);
           },
         );
       }
     }
-    if (sourcePending === 0) startRace();
+    if (this.sourcePending === 0) this.startRace();
   }
 
   /** The tiers, from the moment the race knows what to look for. */
-  function startRace(): void {
-    if (raceStartMs !== undefined || finished) return;
-    raceStartMs = now();
-    if (!track && input.query) {
+
+  private startRace(): void {
+    if (this.raceStartMs !== undefined || this.finished) return;
+    this.raceStartMs = this.now();
+    if (!this.track && this.input.query) {
       // No catalogue knows the text: race on the text itself (the scorer caps an unknown artist at fuzzy).
-      track = { title: input.query, artists: [], ids: {} };
-      reference = track;
-      for (const pending of unscored.splice(0)) addCandidate(pending.candidate, pending.foundBy);
+      this.track = { title: this.input.query, artists: [], ids: {} };
+      this.reference = this.track;
+      for (const pending of this.unscored.splice(0)) this.addCandidate(pending.candidate, pending.foundBy);
     }
-    startTier0();
-    later(timings.tier1DelayMs, startTier1);
-    later(timings.tier2DelayMs, startTier2);
-    if (track) startTrackWork();
-    evaluate();
+    this.startTier0();
+    this.later(this.timings.tier1DelayMs, () => this.startTier1());
+    this.later(this.timings.tier2DelayMs, () => this.startTier2());
+    if (this.track) this.startTrackWork();
+    this.evaluate();
   }
 
-  function startTier0(): void {
-    tierStarted[0] = true;
-    emit({
+  private startTier0(): void {
+    this.tierStarted[0] = true;
+    this.emit({
       type: 'progress',
       phase: 'race',
       done: 0,
       total: 3,
       message: 'tier 0: ISRC sources and ISRC video search',
     });
-    const isrc = input.isrc ?? track?.isrc;
-    if (isrc) searchVideosByIsrc(isrc);
-    for (const engine of engines.metadata) {
-      if (engine.tier !== 0 || !engine.provesIsrc || isSource(engine)) continue;
+    const isrc = this.input.isrc ?? this.track?.isrc;
+    if (isrc) this.searchVideosByIsrc(isrc);
+    for (const engine of this.engines.metadata) {
+      if (engine.tier !== 0 || !engine.provesIsrc || this.isSource(engine)) continue;
       if (isrc && engine.doFindByIsrc) {
-        call(
+        this.call(
           engine.id,
           `ISRC look-up ${isrc}`,
           0,
-          (signal) => engine.doFindByIsrc!({ isrc, signal, onLog }),
-          (result) => metadataResult(engine, result),
+          (signal) => engine.doFindByIsrc!({ isrc, signal, onLog: this.onLog }),
+          (result) => this.metadataResult(engine, result),
         );
-      } else if (input.ref && engine.doLookup && engine.lookupPlatforms.includes(input.ref.platform)) {
-        const ref = input.ref;
-        call(
+      } else if (
+        this.input.ref &&
+        engine.doLookup &&
+        engine.lookupPlatforms.includes(this.input.ref.platform)
+      ) {
+        const ref = this.input.ref;
+        this.call(
           engine.id,
           `look-up ${ref.platform}:${ref.id}`,
           0,
-          (signal) => engine.doLookup!({ ref, signal, onLog }),
+          (signal) => engine.doLookup!({ ref, signal, onLog: this.onLog }),
           (found) => {
-            if (found?.kind === 'track') metadataResult(engine, found.result);
+            if (found?.kind === 'track') this.metadataResult(engine, found.result);
           },
         );
       }
@@ -671,109 +736,112 @@ export function runRace<Shortcut = never>(context: RaceContext<Shortcut>): RaceR
   }
 
   /** Tier-0 and later work that needs a track (a search by title): started once the track is known. */
-  function startTrackWork(): void {
-    if (!track || !tierStarted[0]) return;
-    const known = track;
-    if (known.isrc) searchVideosByIsrc(known.isrc);
-    for (const engine of engines.metadata) {
-      if (engine.tier !== 0 || !engine.provesIsrc || !engine.doSearch || isSource(engine)) continue;
-      if (input.isrc || (known.isrc && engine.doFindByIsrc) || input.known?.engine === engine.id) continue;
-      if (input.ref && engine.doLookup && engine.lookupPlatforms.includes(input.ref.platform)) continue;
+
+  private startTrackWork(): void {
+    if (!this.track || !this.tierStarted[0]) return;
+    const known = this.track;
+    if (known.isrc) this.searchVideosByIsrc(known.isrc);
+    for (const engine of this.engines.metadata) {
+      if (engine.tier !== 0 || !engine.provesIsrc || !engine.doSearch || this.isSource(engine)) continue;
+      if (this.input.isrc || (known.isrc && engine.doFindByIsrc) || this.input.known?.engine === engine.id)
+        continue;
+      if (this.input.ref && engine.doLookup && engine.lookupPlatforms.includes(this.input.ref.platform))
+        continue;
       if (known.artists.length === 0) continue;
-      call(
+      this.call(
         engine.id,
         'search',
         0,
-        (signal) => engine.doSearch!({ track: trackQuery(known), limit: 5, signal, onLog }),
+        (signal) => engine.doSearch!({ track: trackQuery(known), limit: 5, signal, onLog: this.onLog }),
         (results) => {
           const ranked = [...results].sort((a, b) => describes(known, b) - describes(known, a));
-          if (ranked[0]) metadataResult(engine, ranked[0]);
+          if (ranked[0]) this.metadataResult(engine, ranked[0]);
         },
       );
     }
-    if (tierStarted[1]) tier1TrackWork();
-    if (tierStarted[2]) tier2TrackWork();
+    if (this.tierStarted[1]) this.tier1TrackWork();
+    if (this.tierStarted[2]) this.tier2TrackWork();
   }
 
-  function startTier1(): void {
-    tierStarted[1] = true;
-    emit({
+  private startTier1(): void {
+    this.tierStarted[1] = true;
+    this.emit({
       type: 'progress',
       phase: 'race',
       done: 1,
       total: 3,
       message: 'tier 1: cross-platform mapping, plain video search',
     });
-    log('debug', 'tier 1 started');
-    if (input.ref) {
-      const ref = input.ref;
-      for (const engine of engines.metadata) {
+    this.log('debug', 'tier 1 started');
+    if (this.input.ref) {
+      const ref = this.input.ref;
+      for (const engine of this.engines.metadata) {
         if (
           engine.tier !== 1 ||
           !engine.doLookup ||
-          isSource(engine) ||
+          this.isSource(engine) ||
           !engine.lookupPlatforms.includes(ref.platform)
         ) {
           continue;
         }
-        call(
+        this.call(
           engine.id,
           `look-up ${ref.platform}:${ref.id}`,
           1,
-          (signal) => engine.doLookup!({ ref, signal, onLog }),
+          (signal) => engine.doLookup!({ ref, signal, onLog: this.onLog }),
           (found) => {
-            if (found?.kind === 'track') metadataResult(engine, found.result);
+            if (found?.kind === 'track') this.metadataResult(engine, found.result);
           },
         );
       }
     }
-    tier1TrackWork();
-    evaluate();
+    this.tier1TrackWork();
+    this.evaluate();
   }
 
-  function tier1TrackWork(): void {
-    if (!track) return;
-    const known = track;
-    if (input.query && known.artists.length === 0) {
-      for (const video of engines.video)
-        if (video.capabilities.includes('search')) searchVideos(video, input.query, 1, `${video.id}:search`);
+  private tier1TrackWork(): void {
+    if (!this.track) return;
+    const known = this.track;
+    if (this.input.query && known.artists.length === 0) {
+      for (const video of this.engines.video)
+        if (video.capabilities.includes('search'))
+          this.searchVideos(video, this.input.query, 1, `${video.id}:search`);
       return;
     }
-    for (const video of engines.video) {
+    for (const video of this.engines.video) {
       if (video.capabilities.includes('search'))
-        searchVideos(video, plainVideoQuery(known), 1, `${video.id}:search`);
+        this.searchVideos(video, plainVideoQuery(known), 1, `${video.id}:search`);
     }
   }
 
-  function startTier2(): void {
-    tierStarted[2] = true;
-    emit({
+  private startTier2(): void {
+    this.tierStarted[2] = true;
+    this.emit({
       type: 'progress',
       phase: 'race',
       done: 2,
       total: 3,
       message: 'tier 2: LLM query synthesis → video search',
     });
-    log('debug', 'tier 2 started');
-    tier2TrackWork();
-    evaluate();
+    this.log('debug', 'tier 2 started');
+    this.tier2TrackWork();
+    this.evaluate();
   }
 
-  let tier2Ran = false;
-  function tier2TrackWork(): void {
-    if (!track || tier2Ran) return;
-    tier2Ran = true;
-    const known = track;
-    for (const engine of engines.query) {
-      call(
+  private tier2TrackWork(): void {
+    if (!this.track || this.tier2Ran) return;
+    this.tier2Ran = true;
+    const known = this.track;
+    for (const engine of this.engines.query) {
+      this.call(
         engine.id,
         'query synthesis',
         2,
-        (signal) => engine.doSynthesizeQuery({ track: trackQuery(known), signal, onLog }),
+        (signal) => engine.doSynthesizeQuery({ track: trackQuery(known), signal, onLog: this.onLog }),
         (synthesized) => {
-          for (const video of engines.video) {
+          for (const video of this.engines.video) {
             if (video.capabilities.includes('search'))
-              searchVideos(video, synthesized.query, 2, `${engine.id}→${video.id}`);
+              this.searchVideos(video, synthesized.query, 2, `${engine.id}→${video.id}`);
           }
         },
       );
@@ -781,70 +849,77 @@ export function runRace<Shortcut = never>(context: RaceContext<Shortcut>): RaceR
   }
 
   // ---------------------------------------------------------------------------------------------------
+
   // Settlement.
 
-  function tierDone(tier: EngineTier): boolean {
-    if (raceStartMs === undefined) return false;
-    if (tierPending[tier] > 0) return false;
-    if (tierStarted[tier]) return track !== undefined || tier === 0;
+  private tierDone(tier: EngineTier): boolean {
+    if (this.raceStartMs === undefined) return false;
+    if (this.tierPending[tier] > 0) return false;
+    if (this.tierStarted[tier]) return this.track !== undefined || tier === 0;
     // Not started yet: done only when it has nothing that could run.
     if (tier === 1)
-      return engines.video.length === 0 && !engines.metadata.some((engine) => engine.tier === 1);
-    return engines.query.length === 0;
+      return this.engines.video.length === 0 && !this.engines.metadata.some((engine) => engine.tier === 1);
+    return this.engines.query.length === 0;
   }
 
-  function couldStillLearnTrack(): boolean {
-    if (sourcePending > 0 || tierPending[0] > 0 || tierPending[1] > 0 || tierPending[2] > 0) return true;
-    const ref = input.ref;
+  private couldStillLearnTrack(): boolean {
+    if (
+      this.sourcePending > 0 ||
+      this.tierPending[0] > 0 ||
+      this.tierPending[1] > 0 ||
+      this.tierPending[2] > 0
+    )
+      return true;
+    const ref = this.input.ref;
     return (
-      !tierStarted[1] &&
+      !this.tierStarted[1] &&
       ref !== undefined &&
-      engines.metadata.some(
+      this.engines.metadata.some(
         (engine) =>
           engine.tier === 1 && engine.doLookup !== undefined && engine.lookupPlatforms.includes(ref.platform),
       )
     );
   }
 
-  function evaluate(): void {
-    if (finished) return;
-    const nowMs = now();
-    const deadlinePassed = nowMs - context.startedAt >= timings.deadlineMs;
+  private evaluate(): void {
+    if (this.finished) return;
+    const nowMs = this.now();
+    const deadlinePassed = nowMs - this.context.startedAt >= this.timings.deadlineMs;
     const state: SettlementState = {
       nowMs,
-      graceMs: timings.graceMs,
-      tierDone: { 0: tierDone(0), 1: tierDone(1), 2: tierDone(2) },
+      graceMs: this.timings.graceMs,
+      tierDone: { 0: this.tierDone(0), 1: this.tierDone(1), 2: this.tierDone(2) },
       deadlinePassed,
     };
-    if (best) state.bestGrade = best.grade;
-    if (acceptableSinceMs !== undefined) state.acceptableSinceMs = acceptableSinceMs;
+    if (this.best) state.bestGrade = this.best.grade;
+    if (this.acceptableSinceMs !== undefined) state.acceptableSinceMs = this.acceptableSinceMs;
     // Without a track nothing can be scored: once no call that could name it is running or to come, give up.
-    if (!track && raceStartMs !== undefined && !couldStillLearnTrack()) {
+    if (!this.track && this.raceStartMs !== undefined && !this.couldStillLearnTrack()) {
       state.tierDone = { 0: true, 1: true, 2: true };
     }
     const decision = settlementDecision(state);
     if (decision === 'wait') return;
-    if (decision === 'settle' && best && track) {
-      log(
+    if (decision === 'settle' && this.best && this.track) {
+      this.log(
         'info',
-        `settled on ${best.candidate.mediaId} (${best.grade}, ${best.score.score}) after ${Math.round(nowMs - context.startedAt)} ms`,
+        `settled on ${this.best.candidate.mediaId} (${this.best.grade}, ${this.best.score.score}) after ${Math.round(nowMs - this.context.startedAt)} ms`,
       );
       const outcome: Extract<RaceOutcome<Shortcut>, { kind: 'settled' }> = {
         kind: 'settled',
-        track,
-        winner: best,
-        candidates: [...pool.values()],
-        failures,
+        track: this.track,
+        winner: this.best,
+        candidates: [...this.pool.values()],
+        failures: this.failures,
       };
-      if (authority) outcome.authority = authority;
-      finish({ outcome });
+      if (this.authority) outcome.authority = this.authority;
+      this.finish({ outcome });
       return;
     }
-    finish({ error: noMatch(deadlinePassed) });
+    this.finish({ error: this.noMatch(deadlinePassed) });
   }
 
-  function noMatch(deadlinePassed: boolean): NexStreamError {
-    const rejected = [...pool.values()]
+  private noMatch(deadlinePassed: boolean): NexStreamError {
+    const rejected = [...this.pool.values()]
       .sort((a, b) => b.score.score - a.score.score)
       .slice(0, 5)
       .map((entry) => ({
@@ -857,10 +932,14 @@ export function runRace<Shortcut = never>(context: RaceContext<Shortcut>): RaceR
         grade: entry.grade,
         reasons: entry.score.reasons,
       }));
-    const details = { bestRejected: rejected, failures, ...(track ? { track } : {}) };
-    const what = track ? `"${plainVideoQuery(track)}"` : 'the input';
-    if (succeededCalls === 0 && failures.length > 0) {
-      const codes = new Set(failures.map((failure) => failure.code));
+    const details = {
+      bestRejected: rejected,
+      failures: this.failures,
+      ...(this.track ? { track: this.track } : {}),
+    };
+    const what = this.track ? `"${plainVideoQuery(this.track)}"` : 'the input';
+    if (this.succeededCalls === 0 && this.failures.length > 0) {
+      const codes = new Set(this.failures.map((failure) => failure.code));
       // Nothing reached at all (DNS, refused connections; a deadline beside them is the same network): say so.
       const unreachable =
         codes.has(NexStreamErrorCode.Unreachable) &&
@@ -872,11 +951,13 @@ export function runRace<Shortcut = never>(context: RaceContext<Shortcut>): RaceR
         : codes.size === 1
           ? ([...codes][0] as NexStreamErrorCode)
           : NexStreamErrorCode.Upstream;
-      const list = failures.map((failure) => `${failure.engine} (${failure.operation}): ${failure.message}`);
+      const list = this.failures.map(
+        (failure) => `${failure.engine} (${failure.operation}): ${failure.message}`,
+      );
       if (code === NexStreamErrorCode.Unreachable) {
         return new NexStreamError(
           code,
-          `the server cannot reach the music services (${[...new Set(failures.map((failure) => failure.engine))].join(', ')}): check its internet access, DNS, firewall or proxy. ${list.join('; ')}`,
+          `the server cannot reach the music services (${[...new Set(this.failures.map((failure) => failure.engine))].join(', ')}): check its internet access, DNS, firewall or proxy. ${list.join('; ')}`,
           { retryable: true, details },
         );
       }
@@ -885,24 +966,15 @@ export function runRace<Shortcut = never>(context: RaceContext<Shortcut>): RaceR
         details,
       });
     }
-    const why = track
-      ? pool.size === 0
+    const why = this.track
+      ? this.pool.size === 0
         ? 'no video was found'
-        : `none of ${pool.size} candidates was acceptable`
+        : `none of ${this.pool.size} candidates was acceptable`
       : 'no engine knew the track';
     return new NexStreamError(
       NexStreamErrorCode.NoMatch,
-      `no match for ${what}${deadlinePassed ? ` within ${timings.deadlineMs} ms` : ''}: ${why}. Try a more precise link or name the video with override`,
+      `no match for ${what}${deadlinePassed ? ` within ${this.timings.deadlineMs} ms` : ''}: ${why}. Try a more precise link or name the video with override`,
       { retryable: false, details },
     );
   }
-
-  if (context.signal.aborted) {
-    onSessionAbort();
-    return { outcome, drained };
-  }
-  context.signal.addEventListener('abort', onSessionAbort, { once: true });
-  later(timings.deadlineMs - (now() - context.startedAt), evaluate);
-  startSource();
-  return { outcome, drained };
 }
