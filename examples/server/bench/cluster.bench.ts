@@ -7,8 +7,9 @@
 //   failover_s        SIGKILL → the first new segment listed in a playlist served by another instance;
 //   playback_stall_s  the longest gap between two consecutive new segments the player saw;
 //   edits_lost        acknowledged edits (before and after the kill) missing from the final playlist.
-// With NEXSTREAM_CLUSTER_VIEWERS (e.g. 500) it also runs that many simulated viewers through an nginx
-// caching proxy in front of the balancer and reports origin requests per second per 100 viewers.
+// With NEXSTREAM_CLUSTER_VIEWERS (e.g. 100,250,500) it then runs that many simulated viewers, level by level,
+// through an nginx caching proxy in front of the balancer, and reports the origin's requests per second
+// (per 100 viewers at the last level, and per level: flat as viewers grow when the playlists are cacheable).
 // `npm run bench:cluster` from the repository root. Not part of `npm test`. The last line is one JSON object.
 //
 // Environment: NGINX (default: PATH), CLUSTER_BENCH_INSTANCES (default 3), CLUSTER_BENCH_AFTER_S (seconds
@@ -16,7 +17,7 @@
 // CLUSTER_BENCH_VIEWER_S (default 15).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, openAsBlob } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +26,10 @@ import { sampleMedia, startSqld } from '@nexstream/testkit';
 
 const instanceCount = Number(process.env.CLUSTER_BENCH_INSTANCES ?? 3);
 const afterS = Number(process.env.CLUSTER_BENCH_AFTER_S ?? 12);
-const viewerCount = Number(process.env.NEXSTREAM_CLUSTER_VIEWERS ?? 0);
+const viewerLevels = (process.env.NEXSTREAM_CLUSTER_VIEWERS ?? '')
+  .split(',')
+  .map(Number)
+  .filter((count) => count > 0);
 const viewerSeconds = Number(process.env.CLUSTER_BENCH_VIEWER_S ?? 15);
 const leaseMs = 6000;
 const serverEntry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -148,10 +152,10 @@ async function main() {
     );
     await writeFile(
       join(nginxDir, 'nginx.conf'),
-      `worker_processes 2;
+      `master_process off;
 pid ${join(nginxDir, 'nginx.pid')};
 error_log ${join(nginxDir, 'error.log')} warn;
-events { worker_connections 4096; }
+events { worker_connections 8192; }
 http {
   access_log off;
   client_body_temp_path ${join(nginxDir, 'body')};
@@ -360,14 +364,32 @@ ${upstreams.join('\n')}
 
     let viewers: Record<string, unknown> = {
       viewers: null,
-      viewers_note: 'set NEXSTREAM_CLUSTER_VIEWERS=500 to run simulated viewers through an nginx cache',
+      viewers_note:
+        'set NEXSTREAM_CLUSTER_VIEWERS=100,250,500 to run simulated viewers through an nginx cache',
     };
-    if (viewerCount > 0) {
-      viewers = await simulateViewers(`http://127.0.0.1:${cachePort}/api/channels/main/hls`, instances);
+    if (viewerLevels.length > 0) {
+      const byLevel: Record<string, number> = {};
+      for (const count of viewerLevels) {
+        viewers = await simulateViewers(`http://127.0.0.1:${cachePort}/api/channels/main/hls`, count);
+        byLevel[count] = viewers.origin_requests_per_s as number;
+        log(`cluster: ${count} viewers, ${JSON.stringify(viewers)}`);
+      }
+      viewers = { ...viewers, origin_requests_per_s_by_viewers: byLevel };
+    }
+
+    // What the leases did, from the instances' logs (takeovers, self-fencing, handovers).
+    let leaseEvents = 0;
+    for (const instance of instances) {
+      const lines = (await readFile(join(work, `instance-${instance.index}.log`), 'utf8')).split('\n');
+      for (const line of lines.filter((entry) => entry.includes('"channel lease'))) {
+        leaseEvents += 1;
+        log(`instance ${instance.index}: ${line}`);
+      }
     }
 
     const result = {
       instances: instanceCount,
+      lease_events: leaseEvents,
       failover_s: failoverS,
       playback_stall_s: seconds(stall),
       edits_lost: editsLost,
@@ -388,11 +410,13 @@ ${upstreams.join('\n')}
 /**
  * `viewerCount` viewers polling the live playlist every second and fetching each new segment once, through
  * the caching proxy, with at most 128 requests in flight. A request reached the origin unless nginx's cache
- * status (`X-Cache`) says HIT or STALE.
+ * status (`X-Cache`) says HIT, STALE or UPDATING.
  */
-async function simulateViewers(base: string, _instances: Instance[]): Promise<Record<string, unknown>> {
+async function simulateViewers(base: string, viewerCount: number): Promise<Record<string, unknown>> {
   let originRequests = 0;
   let requests = 0;
+  let failed = 0;
+  const statuses: Record<string, number> = {};
   let inFlight = 0;
   const waiting: Array<() => void> = [];
   const limited = async <T>(run: () => Promise<T>): Promise<T> => {
@@ -411,7 +435,9 @@ async function simulateViewers(base: string, _instances: Instance[]): Promise<Re
       const body = await response.text();
       requests += 1;
       const cache = response.headers.get('x-cache') ?? 'MISS';
-      if (cache !== 'HIT' && cache !== 'STALE') originRequests += 1;
+      statuses[`${response.status} ${cache}`] = (statuses[`${response.status} ${cache}`] ?? 0) + 1;
+      // HIT, STALE and UPDATING were answered from the cache; the others asked the balancer.
+      if (!['HIT', 'STALE', 'UPDATING'].includes(cache)) originRequests += 1;
       return body;
     });
   const end = performance.now() + viewerSeconds * 1000;
@@ -420,11 +446,18 @@ async function simulateViewers(base: string, _instances: Instance[]): Promise<Re
     const seenNames = new Set<string>();
     while (performance.now() < end) {
       const polled = performance.now();
-      const text = await get(`${base}/index.m3u8`).catch(() => '');
+      const text = await get(`${base}/index.m3u8`).catch(() => {
+        failed += 1;
+        return '';
+      });
       for (const line of text.split('\n')) {
         if (line && !line.startsWith('#') && !seenNames.has(line)) {
           seenNames.add(line);
-          if (seenNames.size > 3) await get(`${base}/${line.trim()}`).catch(() => '');
+          if (seenNames.size > 3)
+            await get(`${base}/${line.trim()}`).catch(() => {
+              failed += 1;
+              return '';
+            });
         }
       }
       await delay(Math.max(0, 1000 - (performance.now() - polled)));
@@ -434,6 +467,9 @@ async function simulateViewers(base: string, _instances: Instance[]): Promise<Re
   return {
     viewers: viewerCount,
     viewer_requests_per_s: round(requests / viewerSeconds),
+    viewer_requests_failed: failed,
+    viewer_cache_statuses: statuses,
+    origin_requests_per_s: round(originRequests / viewerSeconds),
     origin_requests_per_s_per_100_viewers: round((originRequests / viewerSeconds) * (100 / viewerCount)),
   };
 }

@@ -160,7 +160,7 @@ export function createCluster(options: ClusterOptions): Cluster {
       await broadcaster.get(id)?.ready();
       logger.info('channel lease taken', {
         channelId: id,
-        token: lease.token,
+        term: lease.token,
         resumed: resumed.includes(id),
       });
     } catch (error) {
@@ -177,16 +177,14 @@ export function createCluster(options: ClusterOptions): Cluster {
     owned.delete(id);
     for (const response of entry.responses) response.destroy();
     entry.responses.clear();
-    await entry.broadcaster
-      .close()
-      .catch((error: unknown) =>
-        logger.warn('cluster: a channel did not stop cleanly', {
-          channelId: id,
-          message: (error as Error).message,
-        }),
-      );
+    await entry.broadcaster.close().catch((error: unknown) =>
+      logger.warn('cluster: a channel did not stop cleanly', {
+        channelId: id,
+        message: (error as Error).message,
+      }),
+    );
     if (release) await leases.release(id, entry.token).catch(() => {});
-    logger.info('channel lease given up', { channelId: id, token: entry.token, reason });
+    logger.info('channel lease given up', { channelId: id, term: entry.token, reason });
   };
 
   /** Takes `id` when its lease is free (or ours), once at a time per channel. */
