@@ -82,5 +82,6 @@ export {
   type ProgramSchedule,
   parseMediaPlaylist,
   type ScheduleEntry,
+  type ScheduleSlateReason,
 } from './program-schedule.js';
 export { createRelay, lastVideoPts, type Relay, type RelayOptions, type RelayOutcome } from './relay.js';

@@ -1,5 +1,6 @@
 /** Why the slate is on air (the same values as a channel's `SlateReason`). */
-type ScheduleSlateReason = 'paused' | 'empty' | 'ended' | 'failing';
+/** Why the slate is on air: paused, nothing to play, the playlist ended, or the items are failing. */
+export type ScheduleSlateReason = 'paused' | 'empty' | 'ended' | 'failing';
 
 /**
  * One thing that went on air, and when it appears in the stream: players map their playhead's

@@ -2,7 +2,7 @@
  * `@nexstream/resolver`: what an application needs to resolve a link, an ISRC or free text to the right
  * recording and its media. `createDefaultEngines` builds the engines from the environment, `createResolver`
  * races them in staggered tiers (sessions of core's events with a `result`), `createLinkRefresher` keeps
- * stored links fresh, `createSeeder` stores whole albums and artists, and the match scorer explains every
+ * stored links fresh, `resolver.seed` stores whole albums and artists, and the match scorer explains every
  * pick. Writing an engine of your own: `@nexstream/resolver/engines` (the engine contract and the built-in
  * engines one by one).
  *
@@ -21,6 +21,7 @@ export {
 } from './link-refresher.js';
 export {
   type CandidateScore,
+  type ChannelKind,
   defaultMatchThresholds,
   type MatchCandidate,
   type MatchThresholds,
@@ -33,12 +34,7 @@ export {
 } from './match-scorer.js';
 export type { FormatOrigin, MediaHandle } from './media-handles.js';
 export { defaultRaceTimings, type EngineFailure, type RaceTimings } from './race.js';
-export type {
-  Resolution,
-  ResolutionRequest,
-  ResolutionSession,
-  ResolutionVerification,
-} from './resolution.js';
+export type { Resolution, ResolutionSession, ResolutionVerification } from './resolution.js';
 export type { EventSession } from './resolution-session.js';
 export {
   createResolver,
@@ -48,12 +44,4 @@ export {
   type Resolver,
   type ResolverOptions,
 } from './resolver.js';
-export {
-  createSeeder,
-  type Seeder,
-  type SeederDependencies,
-  type SeedFailure,
-  type SeedOptions,
-  type SeedReport,
-  type SeedSession,
-} from './seeder.js';
+export type { SeedFailure, SeedOptions, SeedReport, SeedSession } from './seeder.js';

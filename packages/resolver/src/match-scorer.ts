@@ -148,7 +148,7 @@ export function durationCloseness(
 
 /**
  * Words that mark another recording or an altered copy. Found in the candidate but not in the track's title,
- * album or artists, each costs {@link versionPenalty}; `radio-edit` costs {@link radioEditPenalty}.
+ * album or artists, each costs `versionPenalty` (0.30); `radio-edit` costs `radioEditPenalty` (0.15).
  */
 export type VersionTag =
   | 'live'
@@ -960,8 +960,8 @@ function isrcTied(track: TrackMetadata, candidate: MatchCandidate): boolean {
  *
  * The score is `0.30·title + 0.25·artist + 0.25·duration + 0.12·channel (+ 0.08·album)` minus penalties
  * (version words, explicit/clean mismatch, remaster conflict, music-video intro) plus a views tie-break of
- * at most {@link maxViewsBonus}. Hard rejects: a live stream, a duration gap over
- * {@link durationRejectLimitMs}, title similarity under 0.6, artist similarity under 0.5.
+ * at most 0.02 (`maxViewsBonus`). Hard rejects: a live stream, a duration gap over
+ * `durationRejectLimitMs` (7 % of the track, 8–60 s), title similarity under 0.6, artist similarity under 0.5.
  *
  * Grades: `verified` when the video is tied to the recording — found by the track's ISRC (title ≥ 0.8,
  * artist ≥ 0.7) or an art track whose catalogue title and artists match (≥ 0.9) — within

@@ -25,7 +25,7 @@ const odesliPlatform: Record<Platform, string> = {
 };
 
 /**
- * Odesli / song.link cross-platform mapping. **Off by default** in {@link createDefaultEngines}: the public
+ * Odesli / song.link cross-platform mapping. **Off by default** in `createDefaultEngines`: the public
  * API is being retired in 2026 and already omits YouTube and Spotify links. No ISRC, no duration.
  */
 export function createOdesliEngine(settings: OdesliSettings = {}): MetadataEngine {
