@@ -374,11 +374,15 @@ export function createChannel(options: ChannelOptions): Channel {
   /** Starts the encoder and playout; the state is already `starting`. */
   const startPlayout = async (
     resumeAt: NonNullable<PlaylistDocument['playout']>['resumeAt'],
+    continuePlaylist = false,
   ): Promise<ChannelStatus> => {
+    // Resuming a channel that was on air (a restart, a takeover, even after a crash that saved no position):
+    // the stream goes on where it was, with one discontinuity, so players and caches keep following it. A
+    // user's start begins a new stream.
     try {
       ffmpegPath = (await locateProgram('ffmpeg', { path: options.ffmpegPath })).path;
       await sources.prepare(ffmpegPath);
-      await rm(hlsDirectory, { recursive: true, force: true });
+      if (!continuePlaylist) await rm(hlsDirectory, { recursive: true, force: true });
       await mkdir(hlsDirectory, { recursive: true });
     } catch (error) {
       lifecycle.set('stopped');
@@ -386,7 +390,7 @@ export function createChannel(options: ChannelOptions): Channel {
     }
     startedAt = Date.now();
     schedule.clear();
-    await supervisor.start();
+    await supervisor.start({ continuePlaylist });
     cleaner.start();
     playout.start(resumeAt);
     // On air until a user stops it, across server restarts too.
@@ -403,7 +407,7 @@ export function createChannel(options: ChannelOptions): Channel {
             lifecycle.set('stopped');
             return;
           }
-          await startPlayout(intent.resumeAt).catch((error: unknown) => {
+          await startPlayout(intent.resumeAt, true).catch((error: unknown) => {
             const cause = toNexStreamError(error);
             reportError(
               new NexStreamError(

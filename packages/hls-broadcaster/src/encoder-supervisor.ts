@@ -55,8 +55,12 @@ export interface EncoderSupervisor {
   readonly encoder: Encoder | undefined;
   readonly restarts: number;
   readonly lastStats: EncoderStats | undefined;
-  /** Starts an encoder run on an empty HLS folder. */
-  start(): Promise<void>;
+  /**
+   * Starts an encoder run: on an empty HLS folder, or with `continuePlaylist` after the previous run of the
+   * same folder (a server restart, another instance taking the channel over): ffmpeg appends to its
+   * playlist, the media sequence goes on and players see one discontinuity instead of a new stream.
+   */
+  start(options?: { continuePlaylist?: boolean }): Promise<void>;
   /** Stops the encoder gracefully; resolves once it exited. */
   stop(): Promise<void>;
 }
@@ -171,10 +175,11 @@ export function createEncoderSupervisor(options: EncoderSupervisorOptions): Enco
     get lastStats() {
       return lastStats;
     },
-    async start() {
+    async start(startOptions = {}) {
       run += 1;
       lastStats = undefined;
-      spawn(false, -1);
+      const lastSequence = startOptions.continuePlaylist ? await lastSegmentSequence() : -1;
+      spawn(lastSequence >= 0, lastSequence);
     },
     async stop() {
       run += 1;

@@ -32,6 +32,22 @@ function nextEvent<K extends keyof ChannelEvents>(
   });
 }
 
+/** Reads a live media playlist until `accept` says so (the encoder writes it every segment). */
+async function waitForPlaylist(
+  path: string,
+  accept: (segments: ReturnType<typeof parseMediaPlaylist>) => boolean,
+  timeoutMs = 60_000,
+): Promise<ReturnType<typeof parseMediaPlaylist>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const segments = parseMediaPlaylist(await readFile(path, 'utf8').catch(() => ''));
+    if (accept(segments)) return segments;
+    if (Date.now() > deadline)
+      throw new Error(`${path} did not reach the expected state within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 describe('a channel that was on air comes back after a restart (real ffmpeg)', () => {
   let dataDir: string;
   const broadcasters: Broadcaster[] = [];
@@ -66,6 +82,10 @@ describe('a channel that was on air comes back after a restart (real ffmpeg)', (
     await nextEvent(channel, 'stats', (stats) => stats.outTimeMs > 2500);
     await first.close();
     expect(channel.status().state).toBe('stopped');
+    const livePath = join(dataDir, 'channels', 'main', 'hls', channel.status().playlistName ?? 'index.m3u8');
+    const before = parseMediaPlaylist(await readFile(livePath, 'utf8'));
+    const lastBefore = before.at(-1)?.sequence ?? -1;
+    expect(lastBefore).toBeGreaterThanOrEqual(0);
     const saved = (await document()).playout;
     expect(saved).toMatchObject({ onAir: true, resumeAt: { itemId: two.id } });
     expect(saved?.resumeAt?.positionMs).toBeGreaterThan(1500);
@@ -85,6 +105,15 @@ describe('a channel that was on air comes back after a restart (real ffmpeg)', (
     expect(status).toMatchObject({ state: 'playing', onAir: true, item: { id: two.id } });
     expect(status?.item?.positionMs).toBeGreaterThanOrEqual(saved?.resumeAt?.positionMs ?? 0);
     await nextEvent(resumed as Channel, 'stats', (stats) => stats.outTimeMs > 0);
+    // The stream goes on: the same playlist, its media sequence continued after one discontinuity (players
+    // and caches keep following it), not a new stream from sequence 0.
+    const continued = await waitForPlaylist(
+      livePath,
+      (segments) => (segments.at(-1)?.sequence ?? -1) > lastBefore,
+    );
+    expect(continued.some((segment) => segment.sequence <= lastBefore)).toBe(true);
+    const text = await readFile(livePath, 'utf8');
+    expect(text.match(/#EXT-X-DISCONTINUITY$/gm)?.length).toBe(1);
 
     // A user's stop takes the channel off air for good: the next server leaves it stopped.
     await resumed?.stop();
