@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { createVerifiedMatch } from '@nexstream/registry/verification';
 import { launchChromium } from '@nexstream/testkit';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import {
   buildWebApp,
   bundleEdgeMuxer,
   eventually,
+  fixtureMatch,
   scratch,
   startTestServer,
 } from './harness.js';
@@ -57,45 +57,6 @@ async function seriousViolations(page: Page): Promise<string[]> {
           } — ${node.html.slice(0, 160)}`,
       ),
     );
-}
-
-/** A verified mapping of the fixture track, stored as the resolver's verification step would. */
-function fixtureMatch(options: {
-  isrc: string;
-  videoId: string;
-  title: string;
-  deezer: string;
-  spotify?: string;
-  expiresAt: number;
-}) {
-  return createVerifiedMatch({
-    track: {
-      isrc: options.isrc,
-      title: options.title,
-      artists: ['Daft Punk'],
-      album: 'Discovery',
-      durationMs: 224_000,
-      ids: { deezer: options.deezer, ...(options.spotify ? { spotify: options.spotify } : {}) },
-    },
-    media: {
-      id: `youtube:${options.videoId}`,
-      platform: 'youtube',
-      pageUrl: `https://www.youtube.com/watch?v=${options.videoId}`,
-      title: `Daft Punk - ${options.title} (Official Audio)`,
-      durationMs: 224_500,
-      formats: [
-        {
-          id: '140',
-          container: 'm4a',
-          audioCodec: 'mp4a.40.2',
-          url: 'https://rr1---sn.example.googlevideo.com/videoplayback?itag=140',
-          expiresAt: options.expiresAt,
-        },
-      ],
-      expiresAt: options.expiresAt,
-    },
-    verification: { method: 'isrc-search', isrcSource: 'deezer' },
-  });
 }
 
 // Every page of the product in real Chromium, at a laptop's and a phone's width, checked by axe-core; and the

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createVerifiedMatch } from '@nexstream/registry/verification';
 import { bundleForBrowser } from '@nexstream/testkit';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -94,4 +95,43 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** A verified mapping of the fixture track, stored as the resolver's verification step would. */
+export function fixtureMatch(options: {
+  isrc: string;
+  videoId: string;
+  title: string;
+  deezer: string;
+  spotify?: string;
+  expiresAt: number;
+}) {
+  return createVerifiedMatch({
+    track: {
+      isrc: options.isrc,
+      title: options.title,
+      artists: ['Daft Punk'],
+      album: 'Discovery',
+      durationMs: 224_000,
+      ids: { deezer: options.deezer, ...(options.spotify ? { spotify: options.spotify } : {}) },
+    },
+    media: {
+      id: `youtube:${options.videoId}`,
+      platform: 'youtube',
+      pageUrl: `https://www.youtube.com/watch?v=${options.videoId}`,
+      title: `Daft Punk - ${options.title} (Official Audio)`,
+      durationMs: 224_500,
+      formats: [
+        {
+          id: '140',
+          container: 'm4a',
+          audioCodec: 'mp4a.40.2',
+          url: 'https://rr1---sn.example.googlevideo.com/videoplayback?itag=140',
+          expiresAt: options.expiresAt,
+        },
+      ],
+      expiresAt: options.expiresAt,
+    },
+    verification: { method: 'isrc-search', isrcSource: 'deezer' },
+  });
 }

@@ -1,8 +1,7 @@
 import { readSseEvents, type SseMessage } from '@nexstream/core';
-import { createVerifiedMatch } from '@nexstream/registry/verification';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureSpotifyTrackLink } from '../src/fixtures.js';
-import { startTestServer } from './harness.js';
+import { fixtureMatch, startTestServer } from './harness.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -12,40 +11,6 @@ const isrc = 'GBDUW0000059';
 const videoId = 'gAjR4_CbPpQ';
 const staleIsrc = 'GBDUW0000053';
 const staleVideoId = 'FGBhQbmPwH8';
-
-function match(options: { isrc: string; videoId: string; title: string; deezer: string; expiresAt: number }) {
-  return createVerifiedMatch({
-    track: {
-      isrc: options.isrc,
-      title: options.title,
-      artists: ['Daft Punk'],
-      album: 'Discovery',
-      durationMs: 224_000,
-      ids: {
-        deezer: options.deezer,
-        ...(options.isrc === isrc ? { spotify: '5W3cjX2J3tjhG8zb6u0qHn' } : {}),
-      },
-    },
-    media: {
-      id: `youtube:${options.videoId}`,
-      platform: 'youtube',
-      pageUrl: `https://www.youtube.com/watch?v=${options.videoId}`,
-      title: `Daft Punk - ${options.title} (Official Audio)`,
-      durationMs: 224_500,
-      formats: [
-        {
-          id: '140',
-          container: 'm4a',
-          audioCodec: 'mp4a.40.2',
-          url: 'https://rr1---sn.example.googlevideo.com/videoplayback?itag=140',
-          expiresAt: options.expiresAt,
-        },
-      ],
-      expiresAt: options.expiresAt,
-    },
-    verification: { method: 'isrc-search', isrcSource: 'deezer' },
-  });
-}
 
 async function readAll(response: Response): Promise<SseMessage[]> {
   const messages: SseMessage[] = [];
@@ -62,16 +27,17 @@ describe('registry look-ups by link and the seed report (fixtures mode, real lib
     const { registry } = server.server.services;
     const hour = 60 * 60 * 1000;
     await registry.put(
-      match({
+      fixtureMatch({
         isrc,
         videoId,
         title: 'Harder, Better, Faster, Stronger',
         deezer: '3135556',
+        spotify: '5W3cjX2J3tjhG8zb6u0qHn',
         expiresAt: Date.now() + 6 * hour,
       }),
     );
     await registry.put(
-      match({
+      fixtureMatch({
         isrc: staleIsrc,
         videoId: staleVideoId,
         title: 'One More Time',

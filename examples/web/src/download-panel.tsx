@@ -228,39 +228,24 @@ export function DownloadPanel({
     return written;
   };
 
-  const viaEdge = async (chosenPlan: Plan, signal: AbortSignal) => {
-    setUsed({ path: 'edge', plan: chosenPlan });
+  /**
+   * Joins or copies in the browser with the edge muxer, tagging the file: the plan's separate video and audio
+   * (`edge`), or its one file copied whole (`copy`, a direct download that gets the tags too).
+   */
+  const viaBrowser = async (path: 'edge' | 'copy', chosenPlan: Plan, signal: AbortSignal) => {
+    setUsed({ path, plan: chosenPlan });
     const onBytes = follow(chosenPlan.estimatedBytes);
     let written = 0;
+    const source = (url: string) => ({ url, headers: authHeaders() });
+    const inputs =
+      path === 'copy'
+        ? { input: source(chosenPlan.urls.direct ?? '') }
+        : {
+            ...(chosenPlan.urls.video ? { video: source(chosenPlan.urls.video) } : {}),
+            ...(chosenPlan.urls.audio ? { audio: source(chosenPlan.urls.audio) } : {}),
+          };
     const file = mux({
-      ...(chosenPlan.urls.video ? { video: { url: chosenPlan.urls.video, headers: authHeaders() } } : {}),
-      ...(chosenPlan.urls.audio ? { audio: { url: chosenPlan.urls.audio, headers: authHeaders() } } : {}),
-      container: chosenPlan.container as MuxContainer,
-      metadata: tagsOf(track),
-      workerUrl: '/edge-muxer/worker.js',
-      libavBaseUrl: '/libav/',
-      signal,
-      onProgress: (report) => {
-        written = report.bytesOut;
-        onBytes(report.bytesIn);
-      },
-    });
-    await saveStream(file, {
-      filename: chosenPlan.filename,
-      mimeType: chosenPlan.mimeType,
-      methods: saveMethods,
-      signal,
-      onMethod: (method) => setUsed((previous) => (previous ? { ...previous, method } : previous)),
-    });
-    return written;
-  };
-
-  const viaCopy = async (chosenPlan: Plan, signal: AbortSignal) => {
-    setUsed({ path: 'copy', plan: chosenPlan });
-    const onBytes = follow(chosenPlan.estimatedBytes);
-    let written = 0;
-    const file = mux({
-      input: { url: chosenPlan.urls.direct ?? '', headers: authHeaders() },
+      ...inputs,
       container: chosenPlan.container as MuxContainer,
       metadata: tagsOf(track),
       workerUrl: '/edge-muxer/worker.js',
@@ -302,7 +287,7 @@ export function DownloadPanel({
         const direct = chosenPlan.urls.direct;
         if (canCopy(chosenPlan)) {
           try {
-            bytes = await viaCopy(chosenPlan, controller.signal);
+            bytes = await viaBrowser('copy', chosenPlan, controller.signal);
           } catch (failure) {
             const reason = toApiError(failure);
             if (controller.signal.aborted || reason.code === 'NXS_ABORTED') throw failure;
@@ -321,7 +306,7 @@ export function DownloadPanel({
         }
       } else if (wantsEdge && canEdge) {
         try {
-          bytes = await viaEdge(chosenPlan, controller.signal);
+          bytes = await viaBrowser('edge', chosenPlan, controller.signal);
         } catch (failure) {
           const reason = toApiError(failure);
           if (controller.signal.aborted || reason.code === 'NXS_ABORTED') throw failure;

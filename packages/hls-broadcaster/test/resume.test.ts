@@ -5,48 +5,12 @@ import { join } from 'node:path';
 import { sampleMedia } from '@nexstream/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Broadcaster, createBroadcaster } from '../src/broadcaster.js';
-import type { Channel, ChannelEvents } from '../src/channel.js';
+import type { Channel } from '../src/channel.js';
 import type { PlaylistDocument } from '../src/playlist.js';
 import { parseMediaPlaylist } from '../src/program-schedule.js';
+import { lastSequence, nextEvent, waitFor } from './support/wait.js';
 
 const profile = { width: 160, height: 90, fps: 15, videoBitrateKbps: 150, audioBitrateKbps: 48 };
-
-/** Resolves with the first payload of `type` for which `accept` is true. */
-function nextEvent<K extends keyof ChannelEvents>(
-  channel: Channel,
-  type: K,
-  accept: (payload: ChannelEvents[K]) => boolean = () => true,
-  timeoutMs = 60_000,
-): Promise<ChannelEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no ${String(type)} event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = channel.on(type, (payload) => {
-      if (!accept(payload)) return;
-      clearTimeout(timer);
-      off();
-      resolve(payload);
-    });
-  });
-}
-
-/** Reads a live media playlist until `accept` says so (the encoder writes it every segment). */
-async function waitForPlaylist(
-  path: string,
-  accept: (segments: ReturnType<typeof parseMediaPlaylist>) => boolean,
-  timeoutMs = 60_000,
-): Promise<ReturnType<typeof parseMediaPlaylist>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const segments = parseMediaPlaylist(await readFile(path, 'utf8').catch(() => ''));
-    if (accept(segments)) return segments;
-    if (Date.now() > deadline)
-      throw new Error(`${path} did not reach the expected state within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('a channel that was on air comes back after a restart (real ffmpeg)', () => {
   let dataDir: string;
@@ -107,10 +71,11 @@ describe('a channel that was on air comes back after a restart (real ffmpeg)', (
     await nextEvent(resumed as Channel, 'stats', (stats) => stats.outTimeMs > 0);
     // The stream goes on: the same playlist, its media sequence continued after one discontinuity (players
     // and caches keep following it), not a new stream from sequence 0.
-    const continued = await waitForPlaylist(
-      livePath,
-      (segments) => (segments.at(-1)?.sequence ?? -1) > lastBefore,
+    await waitFor(
+      async () => (await lastSequence(livePath)) > lastBefore,
+      'the resumed run to add a segment',
     );
+    const continued = parseMediaPlaylist(await readFile(livePath, 'utf8'));
     expect(continued.some((segment) => segment.sequence <= lastBefore)).toBe(true);
     const text = await readFile(livePath, 'utf8');
     expect(text.match(/#EXT-X-DISCONTINUITY$/gm)?.length).toBe(1);
