@@ -706,6 +706,16 @@ describe('titles and credits in another writing system (weak evidence)', () => {
     expect(scoreCandidate(telAviv, artTrack('Tel Aviv', ['Omer Adam'], 'Tel Aviv', 200_000)).grade).toBe(
       'strong',
     );
+    // Greek spelled the Greeklish way (`χ` → `h`, `ευ` → `ef`, every `i` sound alike): the same outline.
+    const greek: TrackMetadata = {
+      title: "Σ' έχω ερωτευτεί",
+      artists: ['Σάκης Ρουβάς'],
+      durationMs: 233_000,
+      ids: {},
+    };
+    expect(
+      scoreCandidate(greek, artTrack("S'eho Erotefthi", ['Sakis Rouvas'], 'Ola Kala', 233_000)).grade,
+    ).toBe('strong');
     // Two consonants (`tl`) agree by chance: not evidence.
     const short: TrackMetadata = { title: 'טל', artists: ['עומר אדם'], durationMs: 200_000, ids: {} };
     expect(scoreCandidate(short, artTrack('Tal', ['Omer Adam'], 'Tal', 200_000)).parts.title).toBeLessThan(

@@ -736,16 +736,26 @@ export const transliteratedTitleAgreement = 0.85;
  */
 export const transliteratedTitleScore = 0.85;
 
-const abjadPattern = /[\p{Script=Hebrew}\p{Script=Arabic}]/u;
+/**
+ * Scripts whose romanizations disagree on vowels: Hebrew and Arabic mostly leave them out, Devanagari's
+ * inherent vowel is dropped by any-ascii (`कबीरा` → `kbira`) and written by people (`Kabira`), and Greek has
+ * several spellings of each vowel (`η`, `ι`, `υ`, `ει`, `οι` are all `i`).
+ */
+const outlineScripts = /[\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Devanagari}\p{Script=Greek}]/u;
 
 /**
- * A name's consonant outline in ASCII: vowels, `y`/`w` (Hebrew and Arabic write vowels with those letters
- * or not at all), apostrophes and doubled letters removed, `w` read as `v` (`ו`). `תל אביב` → `tl vv`, as
- * `Tel Aviv` → `tl vv`.
+ * A name's consonant outline in ASCII: common romanization digraphs read one way (`ch`, `kh`, `x` → `h`;
+ * `th` → `t`; `ph` → `f`; `ev`, `ey` → `ef`), then vowels, `y`/`w` (Hebrew and Arabic write vowels with those
+ * letters or not at all), apostrophes and doubled letters removed, `w` read as `v` (`ו`). `תל אביב` → `tl vv`,
+ * as `Tel Aviv`; `Σ' έχω ερωτευτεί` (any-ascii `S' echo eroteytei`) → `s h rtft`, as Greeklish `S'eho Erotefthi`.
  */
 function consonantOutline(ascii: string): string {
   return ascii
     .toLowerCase()
+    .replace(/ch|kh|x/g, 'h')
+    .replace(/th/g, 't')
+    .replace(/ph/g, 'f')
+    .replace(/e[vy]/g, 'ef')
     .replace(/w/g, 'v')
     .replace(/[aeiouy'`]/g, '')
     .replace(/([a-z])\1+/g, '$1')
@@ -755,7 +765,8 @@ function consonantOutline(ascii: string): string {
 
 /**
  * How alike two texts in different writing systems are once both are transliterated to ASCII (any-ascii),
- * 0–1. For Hebrew and Arabic, which mostly leave vowels out, the consonant outlines are compared too.
+ * 0–1. For scripts whose romanizations disagree on vowels (see `outlineScripts`), the consonant outlines are
+ * compared too.
  */
 function transliteratedSimilarity(left: string[], right: string[]): number {
   const ascii = (value: string) => foldText(anyAscii(value));
@@ -765,7 +776,7 @@ function transliteratedSimilarity(left: string[], right: string[]): number {
       const [asciiA, asciiB] = [ascii(a), ascii(b)];
       if (asciiA === '' || asciiB === '') continue;
       best = Math.max(best, textSimilarity(asciiA, asciiB));
-      if (abjadPattern.test(a) || abjadPattern.test(b)) {
+      if (outlineScripts.test(a) || outlineScripts.test(b)) {
         // `ו` is a consonant (`v`) or a vowel (`o`, `u`): compare the outlines with it and without it.
         for (const dropV of [false, true]) {
           const outline = (value: string) => {
