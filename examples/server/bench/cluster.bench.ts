@@ -33,7 +33,7 @@ const viewerLevels = (process.env.NEXSTREAM_CLUSTER_VIEWERS ?? '')
 const viewerSeconds = Number(process.env.CLUSTER_BENCH_VIEWER_S ?? 15);
 const leaseMs = 6000;
 const serverEntry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const register = fileURLToPath(new URL('./support/register-ts.mjs', import.meta.url));
+const register = fileURLToPath(import.meta.resolve('@nexstream/testkit/register-ts'));
 const log = (message: string) => process.stderr.write(`${message}\n`);
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;

@@ -165,7 +165,7 @@ describe('playlist', () => {
     for (let round = 0; round < 3; round += 1) {
       const child = spawn(
         process.execPath,
-        ['--import', './test/support/register-ts.mjs', 'test/support/playlist-writer.ts', path],
+        ['--import', '@nexstream/testkit/register-ts', 'test/support/playlist-writer.ts', path],
         { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
       );
       // Killed while it writes, after a different number of saves each round.

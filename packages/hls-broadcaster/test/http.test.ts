@@ -387,7 +387,7 @@ describe('Express router', () => {
     const second = await channel.ingest(createReadStream(clip));
     const child = spawn(
       process.execPath,
-      ['--import', './test/support/register-ts.mjs', 'test/support/express-server.ts', dataDir],
+      ['--import', '@nexstream/testkit/register-ts', 'test/support/express-server.ts', dataDir],
       { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -349,7 +349,7 @@ describe('broadcaster HTTP security (issue 13; real server, ffprobe and ffmpeg)'
     const crashDir = await mkdtemp(join(tmpdir(), 'nxs-crash-'));
     const child = spawn(
       process.execPath,
-      ['--import', './test/support/register-ts.mjs', 'test/support/upload-server.ts', crashDir],
+      ['--import', '@nexstream/testkit/register-ts', 'test/support/upload-server.ts', crashDir],
       { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const exited = new Promise((resolve) => child.once('exit', resolve));
