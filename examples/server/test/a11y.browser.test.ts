@@ -5,15 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureSpotifyTrackLink } from '../src/fixtures.js';
 import type { RunningServer } from '../src/server.js';
-import {
-  artifactsDirectory,
-  buildWebApp,
-  bundleEdgeMuxer,
-  eventually,
-  fixtureMatch,
-  scratch,
-  startTestServer,
-} from './harness.js';
+import { eventually, fixtureMatch, productFiles, type scratch, startTestServer } from './harness.js';
 
 const require = createRequire(import.meta.url);
 const axePath = require.resolve('axe-core/axe.min.js');
@@ -70,13 +62,9 @@ describe('accessibility of every page (axe-core in Chromium, fixtures mode)', ()
   let artifacts: string;
 
   beforeAll(async () => {
-    work = await scratch('a11y');
-    artifacts = await artifactsDirectory('a11y');
-    await Promise.all([buildWebApp(join(work.path, 'web')), bundleEdgeMuxer(join(work.path, 'edge-muxer'))]);
-    running = await startTestServer({
-      NEXSTREAM_WEB_DIR: join(work.path, 'web'),
-      NEXSTREAM_EDGE_MUXER_DIR: join(work.path, 'edge-muxer'),
-    });
+    let env: Record<string, string>;
+    ({ work, artifacts, env } = await productFiles('a11y'));
+    running = await startTestServer(env);
     server = running.server;
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

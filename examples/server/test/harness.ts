@@ -135,3 +135,23 @@ export function fixtureMatch(options: {
     verification: { method: 'isrc-search', isrcSource: 'deezer' },
   });
 }
+
+/**
+ * The product's browser files for an end-to-end test: the web app built and the edge muxer bundled into a
+ * scratch folder (`<prefix>` names it and the artifacts folder), with the server settings that serve them.
+ */
+export async function productFiles(prefix: string): Promise<{
+  work: Awaited<ReturnType<typeof scratch>>;
+  artifacts: string;
+  /** `NEXSTREAM_WEB_DIR` and `NEXSTREAM_EDGE_MUXER_DIR` for {@link startTestServer}. */
+  env: Record<string, string>;
+}> {
+  const work = await scratch(prefix);
+  const artifacts = await artifactsDirectory(prefix);
+  const env = {
+    NEXSTREAM_WEB_DIR: join(work.path, 'web'),
+    NEXSTREAM_EDGE_MUXER_DIR: join(work.path, 'edge-muxer'),
+  };
+  await Promise.all([buildWebApp(env.NEXSTREAM_WEB_DIR), bundleEdgeMuxer(env.NEXSTREAM_EDGE_MUXER_DIR)]);
+  return { work, artifacts, env };
+}

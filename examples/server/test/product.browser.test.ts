@@ -5,14 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureSpotifyTrackLink } from '../src/fixtures.js';
 import type { RunningServer } from '../src/server.js';
-import {
-  artifactsDirectory,
-  buildWebApp,
-  bundleEdgeMuxer,
-  eventually,
-  scratch,
-  startTestServer,
-} from './harness.js';
+import { eventually, productFiles, type scratch, startTestServer } from './harness.js';
 
 // The whole product in real Chromium: the built web app served by the server in fixtures mode (replay server
 // for the metadata services, yt-dlp against the media origin), the edge muxer's Worker + Service Worker, and a
@@ -26,13 +19,9 @@ describe('the product in Chromium (fixtures mode)', () => {
   let artifacts: string;
 
   beforeAll(async () => {
-    work = await scratch('e2e');
-    artifacts = await artifactsDirectory('e2e');
-    await Promise.all([buildWebApp(join(work.path, 'web')), bundleEdgeMuxer(join(work.path, 'edge-muxer'))]);
-    running = await startTestServer({
-      NEXSTREAM_WEB_DIR: join(work.path, 'web'),
-      NEXSTREAM_EDGE_MUXER_DIR: join(work.path, 'edge-muxer'),
-    });
+    let env: Record<string, string>;
+    ({ work, artifacts, env } = await productFiles('e2e'));
+    running = await startTestServer(env);
     server = running.server;
     browser = await launchChromium({ downloadsPath: join(work.path, 'downloads') });
     const context = await browser.newContext({

@@ -7,14 +7,7 @@ import { launchChromium, probeMedia } from '@nexstream/testkit';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { fixtureOfficialVideoId, fixtureSpotifyTrackLink } from '../src/fixtures.js';
-import {
-  artifactsDirectory,
-  buildWebApp,
-  bundleEdgeMuxer,
-  eventually,
-  scratch,
-  startTestServer,
-} from './harness.js';
+import { eventually, productFiles, type scratch, startTestServer } from './harness.js';
 
 /** What the status line and the panels showed, each time the phase changed (recorded in the page). */
 interface Snapshot {
@@ -76,15 +69,12 @@ describe('the resolve page in Chromium', () => {
   let browser: Browser;
   let context: BrowserContext;
   let artifacts: string;
+  /** The server settings that serve the built web app and edge muxer. */
+  let productEnv: Record<string, string>;
 
   beforeAll(async () => {
-    work = await scratch('resolve-page');
-    artifacts = await artifactsDirectory('resolve-page');
-    await Promise.all([buildWebApp(join(work.path, 'web')), bundleEdgeMuxer(join(work.path, 'edge-muxer'))]);
-    running = await startTestServer({
-      NEXSTREAM_WEB_DIR: join(work.path, 'web'),
-      NEXSTREAM_EDGE_MUXER_DIR: join(work.path, 'edge-muxer'),
-    });
+    ({ work, artifacts, env: productEnv } = await productFiles('resolve-page'));
+    running = await startTestServer(productEnv);
     browser = await launchChromium({ downloadsPath: join(work.path, 'downloads') });
     context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
   }, 300_000);
@@ -103,10 +93,7 @@ describe('the resolve page in Chromium', () => {
    * candidates); the shared server answers later resolves from the registry.
    */
   async function freshServer() {
-    return startTestServer({
-      NEXSTREAM_WEB_DIR: join(work.path, 'web'),
-      NEXSTREAM_EDGE_MUXER_DIR: join(work.path, 'edge-muxer'),
-    });
+    return startTestServer(productEnv);
   }
 
   async function newPage(): Promise<Page> {
@@ -559,8 +546,7 @@ describe('the resolve page in Chromium', () => {
     dns.lookup = offline;
     const real = await startTestServer({
       NEXSTREAM_FIXTURES: '0',
-      NEXSTREAM_WEB_DIR: join(work.path, 'web'),
-      NEXSTREAM_EDGE_MUXER_DIR: join(work.path, 'edge-muxer'),
+      ...productEnv,
     });
     try {
       const page = await newPage();
