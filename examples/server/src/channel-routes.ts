@@ -68,7 +68,7 @@ export function channelRoutes(services: Services): ExpressRouter {
       if (typeof id !== 'string') {
         throw new NexStreamError(NexStreamErrorCode.InvalidInput, 'body must be { "id": "<channel id>" }');
       }
-      const existed = broadcaster.has(id);
+      const existed = await broadcaster.exists(id);
       if (cluster) {
         const target = await cluster.create(id);
         if (target.kind === 'remote') {
@@ -85,10 +85,15 @@ export function channelRoutes(services: Services): ExpressRouter {
       response.status(existed ? 200 : 201).json({ id, created: !existed });
     }),
   );
-  router.use('/api/channels/:id', (request, response, next) => {
+  router.use('/api/channels/:id', async (request, response, next) => {
     const id = String(request.params.id);
     // Only channels that exist get a router: made-up ids cost nothing and leave nothing behind.
-    if (!broadcaster.has(id)) {
+    const exists = await broadcaster.exists(id).catch((error: unknown) => {
+      next(error);
+      return undefined;
+    });
+    if (exists === undefined) return;
+    if (!exists) {
       next(
         new NexStreamError(
           NexStreamErrorCode.NotFound,

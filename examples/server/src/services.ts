@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createClient } from '@libsql/client';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import {
   createTunnel,
@@ -11,6 +12,7 @@ import {
   type TunnelTarget,
 } from '@nexstream/core/node';
 import { type Broadcaster, createBroadcaster } from '@nexstream/hls-broadcaster';
+import { createLibsqlPlaylistStorage, importPlaylistFiles } from '@nexstream/hls-broadcaster/libsql';
 import { createRegistry, type Registry } from '@nexstream/registry';
 import { createDefaultEngines, createResolver, type EngineSet, type Resolver } from '@nexstream/resolver';
 import { type Cluster, createCluster, createInstanceId } from './cluster/cluster.js';
@@ -30,8 +32,8 @@ export interface Services {
   readonly resolver: Resolver;
   readonly tunnel: Tunnel;
   /**
-   * The channels. In cluster mode this one only lists the shared channels directory; each channel this
-   * instance owns runs in a broadcaster of its own ({@link Cluster.local}).
+   * The channels (playlists in libSQL). In cluster mode this one only lists the shared channels; each channel
+   * this instance owns runs in a broadcaster of its own ({@link Cluster.local}).
    */
   readonly broadcaster: Broadcaster;
   /**
@@ -127,8 +129,26 @@ export async function createServices(config: ServerConfig, logger: Logger): Prom
     });
     closers.unshift(() => tunnel.close());
     const clustered = Boolean(config.clusterUrl && config.instanceUrl);
+    // Playlists and on-air state live in libSQL: the cluster database when clustered, else a file beside the
+    // channels (docs/decisions/0116). One client serves this listing and every channel run here.
+    const playlistsClient = createClient(
+      clustered
+        ? {
+            url: config.clusterUrl as string,
+            ...(config.clusterAuthToken ? { authToken: config.clusterAuthToken } : {}),
+          }
+        : { url: `file:${join(config.channelsDir, 'channels.db')}` },
+    );
+    closers.unshift(async () => playlistsClient.close());
+    await mkdir(config.channelsDir, { recursive: true });
+    const playlists = createLibsqlPlaylistStorage({ client: playlistsClient });
+    // A data folder from before: its playlist.json files move into the database, once (each file is kept).
+    const imported = await importPlaylistFiles(config.channelsDir, playlists);
+    if (imported.imported.length > 0)
+      logger.info('channel playlists moved into the database', { channels: imported.imported });
     const broadcaster = createBroadcaster({
       dataDir: config.channelsDir,
+      playlists,
       maxUploadBytes: config.maxUploadBytes,
       maxChannels: config.maxChannels,
       // In cluster mode the lease holder resumes a channel, not every instance that sees the folder.
@@ -153,6 +173,13 @@ export async function createServices(config: ServerConfig, logger: Logger): Prom
         leases,
         instanceId,
         directory: broadcaster,
+        playlists,
+        openPlaylists: (channelId, token) =>
+          createLibsqlPlaylistStorage({
+            client: playlistsClient,
+            channelIds: [channelId],
+            fence: () => token,
+          }),
         peerToken: clusterToken(secret),
       });
       cluster = created;

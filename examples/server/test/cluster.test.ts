@@ -1,4 +1,5 @@
 import { openAsBlob } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { sampleMedia } from '@nexstream/testkit';
@@ -129,5 +130,22 @@ describe('two instances on one cluster database', () => {
     expect(((await moved.json()) as { items: Array<{ id: string }> }).items.map((entry) => entry.id)).toEqual(
       [item.id],
     );
+
+    // The frozen owner wakes up still running its copy: the database refuses its writes (fencing), so it
+    // cannot overwrite what the new owner keeps.
+    const deposed = a.services.cluster?.local('main')?.get('main');
+    expect(deposed).toBeDefined();
+    await expect(deposed?.setLoop(false)).rejects.toMatchObject({
+      code: 'NXS_CONFLICT',
+      details: { reason: 'fenced', token, storedFence: taken?.token },
+    });
+    const kept = (await (await fetch(`${b.url}/api/channels/main/playlist`)).json()) as { loop: boolean };
+    expect(kept.loop).toBe(true);
+    // The playlist lives in the cluster database, not in a file of the shared folder.
+    await expect(
+      stat(join(shared.path, 'channels', 'channels', 'main', 'playlist.json')),
+    ).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
   });
 });

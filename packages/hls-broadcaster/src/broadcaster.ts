@@ -1,17 +1,27 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import { type Channel, createChannel } from './channel.js';
 import { defaultMaxUploadBytes } from './ingest.js';
 import { resolveAllowedContainers } from './media-input.js';
+import { createFilePlaylistStorage, type PlaylistStorage, type StoredChannel } from './playlist-store.js';
 import { createFfprobeProber, type Prober } from './prober.js';
 import { type ChannelProfile, resolveProfile } from './profile.js';
 
 /** Options for {@link createBroadcaster}. */
 export interface BroadcasterOptions {
-  /** Root folder; each channel lives in `<dataDir>/channels/<id>/` (playlist.json, media/, hls/, tmp/). */
+  /**
+   * Root folder; each channel lives in `<dataDir>/channels/<id>/` (media/, hls/, tmp/, and playlist.json with
+   * the file storage).
+   */
   dataDir: string;
+  /**
+   * Where the channels' playlists (and on-air state) are kept. Default: JSON files in the channel folders
+   * ({@link createFilePlaylistStorage}). `createLibsqlPlaylistStorage()` from `@nexstream/hls-broadcaster/libsql`
+   * keeps them in libSQL: a database file, or sqld / Turso shared by several instances, with fencing.
+   * With a storage that cannot answer synchronously (libSQL), await {@link Broadcaster.ready} before
+   * {@link Broadcaster.get}: it lists the stored channels.
+   */
+  playlists?: PlaylistStorage;
   /** Output format of every channel (default 720p30, 2 s segments, 10 in the window). */
   profile?: Partial<ChannelProfile>;
   /** Per-channel profile overrides, by channel id. */
@@ -31,7 +41,7 @@ export interface BroadcasterOptions {
    */
   allowedContainers?: readonly string[];
   /**
-   * Most channels this broadcaster holds (on disk and in memory together); {@link Broadcaster.create} and
+   * Most channels this broadcaster holds (stored and in memory together); {@link Broadcaster.create} and
    * {@link Broadcaster.channel} refuse more with `NXS_CONFLICT`. Default 100.
    */
   maxChannels?: number;
@@ -46,7 +56,7 @@ export interface BroadcasterOptions {
    */
   pacing?: 'relay' | 'encoder';
   /**
-   * Start again, at once, every channel found on disk whose playlist says it was on air (started and not
+   * Start again, at once, every stored channel whose playlist says it was on air (started and not
    * stopped by a user; see `PlayoutState`), at the item and position a shutdown recorded. {@link Broadcaster.ready}
    * resolves once they are loaded and started. Default true: a channel is 24/7 across server restarts.
    */
@@ -57,7 +67,7 @@ export interface BroadcasterOptions {
  * Many channels in one process, with no global state: create as many broadcasters as you like.
  *
  * A channel exists once it was created ({@link Broadcaster.create}, or {@link Broadcaster.channel}) in this
- * process or an earlier run: its folder holds `playlist.json`. Request handlers look channels up with
+ * process or an earlier run: its playlist is stored (see {@link BroadcasterOptions.playlists}). Request handlers look channels up with
  * {@link Broadcaster.get}, which never creates one, so a client cannot make folders by naming ids.
  */
 export interface Broadcaster {
@@ -70,14 +80,23 @@ export interface Broadcaster {
    */
   create(id: string): Promise<Channel>;
   /**
-   * The channel `id` when it exists: created in this process, or found on disk from an earlier run
-   * (`<dataDir>/channels/<id>/playlist.json`). Never creates a folder; `undefined` for an unknown or
+   * The channel `id` when it exists: created in this process, or stored by an earlier run (with the file
+   * storage, `<dataDir>/channels/<id>/playlist.json`). Never creates a folder; `undefined` for an unknown or
    * malformed id.
    */
   get(id: string): Channel | undefined;
-  /** Whether the channel `id` exists (see {@link Broadcaster.get}), without loading it. */
+  /**
+   * Whether the channel `id` exists (see {@link Broadcaster.get}), without loading it. With a storage that has no
+   * synchronous look-up (libSQL), this knows the channels listed by `ready()`/`ids()` and those created here:
+   * use {@link Broadcaster.exists} to see channels that other instances created since.
+   */
   has(id: string): boolean;
-  /** The ids of every existing channel, on disk or in memory, sorted. */
+  /**
+   * Whether the channel `id` exists, asking the storage when this broadcaster does not know it yet (a channel
+   * another instance created on a shared database). Never creates anything; `false` for a malformed id.
+   */
+  exists(id: string): Promise<boolean>;
+  /** The ids of every existing channel, stored or in memory, sorted. */
   ids(): Promise<string[]>;
   /**
    * Get or create, for programmatic use: the channel `id`, created (folder and empty playlist written while
@@ -93,7 +112,8 @@ export interface Broadcaster {
    * Resolves once the channels that were on air when the server last stopped are loaded and started again
    * (see {@link BroadcasterOptions.resume}), so their status is right from the first request. A channel
    * that cannot start reports it on its `error` event and stays stopped (and on air in its playlist, so the
-   * next start tries again); this never rejects. Resolves with the ids of the channels it started.
+   * next start tries again). Resolves with the ids of the channels it started; rejects only when the playlist
+   * storage cannot be listed (a database that cannot be reached).
    */
   ready(): Promise<string[]>;
   /**
@@ -109,7 +129,7 @@ export const defaultMaxChannels = 100;
 const channelIdPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /**
- * Creates a broadcaster rooted at `dataDir`. Channels found on disk (from an earlier run) are loaded on
+ * Creates a broadcaster rooted at `dataDir`. Channels stored by an earlier run are loaded on
  * first {@link Broadcaster.get}, with their playlists, so a restart carries on.
  *
  * @example
@@ -138,15 +158,19 @@ export function createBroadcaster(options: BroadcasterOptions): Broadcaster {
       allowedContainers,
     });
   const channels = new Map<string, Channel>();
+  const storage = options.playlists ?? createFilePlaylistStorage(root);
+  // Channels the storage listed or this broadcaster created: what `get()` knows of a storage without `has()`.
+  const known = new Set<string>();
   let creating: Promise<unknown> = Promise.resolve();
 
-  const playlistPath = (id: string) => join(channelsDirectory, id, 'playlist.json');
-  const existsOnDisk = (id: string) => channelIdPattern.test(id) && existsSync(playlistPath(id));
+  const stored = (id: string) => channelIdPattern.test(id) && (storage.has ? storage.has(id) : known.has(id));
 
-  const load = (id: string): Channel => {
+  const load = (id: string, listedOnAir?: boolean): Channel => {
     const channel = createChannel({
       id,
       directory: join(channelsDirectory, id),
+      store: storage.open(id),
+      ...(listedOnAir === undefined ? {} : { listedOnAir }),
       profile: resolveProfile({ ...options.profile, ...options.profiles?.[id] }),
       prober,
       maxUploadBytes: options.maxUploadBytes ?? defaultMaxUploadBytes,
@@ -163,9 +187,9 @@ export function createBroadcaster(options: BroadcasterOptions): Broadcaster {
   };
 
   const get = (id: string): Channel | undefined => {
-    const known = channels.get(id);
-    if (known) return known;
-    return existsOnDisk(id) ? load(id) : undefined;
+    const loaded = channels.get(id);
+    if (loaded) return loaded;
+    return stored(id) ? load(id) : undefined;
   };
 
   const checkId = (id: string) => {
@@ -177,8 +201,8 @@ export function createBroadcaster(options: BroadcasterOptions): Broadcaster {
     }
   };
 
-  const checkRoom = (id: string, onDisk: readonly string[]) => {
-    const existing = new Set([...onDisk, ...channels.keys()]);
+  const checkRoom = (id: string, storedIds: readonly string[]) => {
+    const existing = new Set([...storedIds, ...channels.keys()]);
     if (existing.size >= maxChannels) {
       throw new NexStreamError(
         NexStreamErrorCode.Conflict,
@@ -188,39 +212,31 @@ export function createBroadcaster(options: BroadcasterOptions): Broadcaster {
     }
   };
 
-  const diskIds = async (): Promise<string[]> => {
-    const names = await readdir(channelsDirectory).catch(() => [] as string[]);
-    const found = await Promise.all(
-      names.map(async (name) =>
-        channelIdPattern.test(name) && (await stat(playlistPath(name)).catch(() => undefined))?.isFile()
-          ? name
-          : undefined,
-      ),
-    );
-    return found.filter((name): name is string => name !== undefined);
-  };
-
-  const diskIdsSync = (): string[] => {
-    let names: string[];
-    try {
-      names = readdirSync(channelsDirectory);
-    } catch {
-      return [];
-    }
-    return names.filter((name) => existsOnDisk(name));
+  const list = async (): Promise<StoredChannel[]> => {
+    const listed = await storage.list();
+    for (const channel of listed) known.add(channel.id);
+    return listed;
   };
 
   // Channels that were on air are loaded now: loading one that says so starts it again.
-  const resumedIds = options.resume === false ? [] : diskIdsSync().filter((id) => wasOnAir(playlistPath(id)));
-  const resumedChannels = resumedIds.map((id) => load(id));
-  const ready = Promise.all(
-    resumedChannels.map((channel) =>
-      channel.ready().then(
-        () => (channel.status().state === 'stopped' ? undefined : channel.id),
-        () => undefined,
+  const ready = (async () => {
+    const listed = await list();
+    if (options.resume === false) return [];
+    const resumed = listed
+      .filter((channel) => channel.onAir)
+      .map((channel) => channels.get(channel.id) ?? load(channel.id, true));
+    const started = await Promise.all(
+      resumed.map((channel) =>
+        channel.ready().then(
+          () => (channel.status().state === 'stopped' ? undefined : channel.id),
+          () => undefined,
+        ),
       ),
-    ),
-  ).then((ids) => ids.filter((id): id is string => id !== undefined));
+    );
+    return started.filter((id): id is string => id !== undefined);
+  })();
+  // Rejects only when the storage cannot be listed; `close()` waits for it either way.
+  const settled = ready.catch(() => [] as string[]);
 
   return {
     ready: () => ready,
@@ -232,8 +248,11 @@ export function createBroadcaster(options: BroadcasterOptions): Broadcaster {
           await existing.ready();
           return existing;
         }
-        checkRoom(id, await diskIds());
-        // Loading writes the folder and the empty playlist file; the next `get()` finds it on disk.
+        checkRoom(
+          id,
+          (await list()).map((channel) => channel.id),
+        );
+        // Loading stores the empty playlist; from then on the channel exists for every `get()`.
         const channel = get(id) ?? load(id);
         try {
           await channel.ready();
@@ -241,37 +260,34 @@ export function createBroadcaster(options: BroadcasterOptions): Broadcaster {
           if (channels.get(id) === channel) channels.delete(id);
           throw error;
         }
+        known.add(id);
         return channel;
       });
       creating = result.catch(() => undefined);
       return result;
     },
     get,
-    has: (id) => channels.has(id) || existsOnDisk(id),
+    has: (id) => channels.has(id) || stored(id),
+    async exists(id) {
+      if (channels.has(id) || stored(id)) return true;
+      if (!channelIdPattern.test(id) || storage.has) return false;
+      return (await list()).some((channel) => channel.id === id);
+    },
     async ids() {
-      return [...new Set([...(await diskIds()), ...channels.keys()])].sort();
+      return [...new Set([...(await list()).map((channel) => channel.id), ...channels.keys()])].sort();
     },
     channel(id) {
       checkId(id);
       const existing = get(id);
       if (existing) return existing;
-      checkRoom(id, diskIdsSync());
+      checkRoom(id, storage.idsSync?.() ?? [...known]);
+      known.add(id);
       return load(id);
     },
     channels: () => [...channels.values()],
     async close() {
-      await ready;
+      await settled;
       await Promise.all([...channels.values()].map((channel) => channel.stop({ keepOnAir: true })));
     },
   };
-}
-
-/** Whether the playlist file at `path` says its channel was on air (read synchronously; small JSON). */
-function wasOnAir(path: string): boolean {
-  try {
-    const document = JSON.parse(readFileSync(path, 'utf8')) as { playout?: { onAir?: unknown } };
-    return document.playout?.onAir === true;
-  } catch {
-    return false;
-  }
 }

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { NexStreamError, NexStreamErrorCode, type SerializedError, toNexStreamError } from '@nexstream/core';
@@ -24,12 +23,7 @@ import {
   type PlaylistItem,
   type PlaylistSnapshot,
 } from './playlist.js';
-import {
-  createPlaylistStore,
-  isSafeFileName,
-  type PlaylistLoadResult,
-  parsePlaylistDocument,
-} from './playlist-store.js';
+import { isSafeFileName, type PlaylistLoadResult, type PlaylistStore } from './playlist-store.js';
 import { createPlayoutLoop } from './playout-loop.js';
 import { createPlayoutSources } from './playout-sources.js';
 import type { Prober } from './prober.js';
@@ -164,8 +158,15 @@ export interface Channel {
 /** Internal options a broadcaster passes to each channel. */
 export interface ChannelOptions {
   id: string;
-  /** The channel's own folder: playlist.json, media/, hls/, tmp/. */
+  /** The channel's own folder: media/, hls/, tmp/ (and playlist.json with the file storage). */
   directory: string;
+  /** Where the channel's playlist is persisted. */
+  store: PlaylistStore;
+  /**
+   * What the storage's listing said of the on-air flag, for a store that cannot be read synchronously: the
+   * channel then reports `starting` until its load decides.
+   */
+  listedOnAir?: boolean;
   profile: ChannelProfile;
   prober: Prober;
   maxUploadBytes: number;
@@ -197,7 +198,7 @@ export function createChannel(options: ChannelOptions): Channel {
   const emitter = createEmitter<ChannelEvents>();
   const mediaDirectory = join(options.directory, 'media');
   const hlsDirectory = join(options.directory, 'hls');
-  const store = createPlaylistStore(join(options.directory, 'playlist.json'));
+  const store = options.store;
   const ingester = createIngest({
     mediaDirectory,
     tempDirectory: join(options.directory, 'tmp'),
@@ -211,10 +212,11 @@ export function createChannel(options: ChannelOptions): Channel {
 
   // Assigned once loaded; every caller awaits `loaded` first, except `status()`, which checks.
   let playlist!: Playlist;
-  // Read at once (a small JSON file), so `status()` is right before the async load finished.
-  const preview = readPlaylistPreview(store.path);
+  // Read at once when the store can (a small JSON file), so `status()` is right before the async load finished.
+  const preview = store.peek?.();
+  const onAirAtLoad = store.peek ? preview?.playout?.onAir === true : options.listedOnAir === true;
   // A channel that was on air when the server stopped reads as starting until its resume is settled.
-  const resuming = options.resumeOnAir === true && preview?.playout?.onAir === true;
+  const resuming = options.resumeOnAir === true && onAirAtLoad;
   const lifecycle = createChannelLifecycle(options.id, resuming ? 'starting' : 'stopped', (change) =>
     emitter.emit('state-changed', change),
   );
@@ -285,8 +287,8 @@ export function createChannel(options: ChannelOptions): Channel {
     await ingester.sweep();
     await mkdir(mediaDirectory, { recursive: true });
     const result = await store.load();
-    // A channel exists on disk once its playlist file does (the broadcaster's `get()` looks for it).
-    if (!(await stat(store.path).catch(() => undefined))) await store.save(result.document);
+    // A channel exists once its playlist is stored (the broadcaster's `get()` looks for it).
+    if (!result.found) await store.save(result.document);
     const created = createPlaylist({ store, initial: result.document });
     playlist = created;
     created.on('changed', (event) => {
@@ -366,7 +368,7 @@ export function createChannel(options: ChannelOptions): Channel {
       },
       startedAt,
       playlistName,
-      onAir: (playlist ? playlist.playout() : preview?.playout)?.onAir === true,
+      onAir: playlist ? playlist.playout()?.onAir === true : onAirAtLoad,
       schedule: state === 'stopped' ? [] : schedule.entries(),
     };
   };
@@ -531,10 +533,3 @@ export function createChannel(options: ChannelOptions): Channel {
 }
 
 /** The persisted playlist read synchronously (for `status()` before the load), or `undefined`. */
-function readPlaylistPreview(path: string): PlaylistDocument | undefined {
-  try {
-    return parsePlaylistDocument(readFileSync(path, 'utf8'));
-  } catch {
-    return undefined;
-  }
-}

@@ -68,7 +68,15 @@ export type {
   PlaylistSnapshot,
   PlayoutState,
 } from './playlist.js';
-export { createPlaylistStore, type PlaylistLoadResult, type PlaylistStore } from './playlist-store.js';
+export {
+  createFilePlaylistStorage,
+  createPlaylistStore,
+  type FilePlaylistStore,
+  type PlaylistLoadResult,
+  type PlaylistStorage,
+  type PlaylistStore,
+  type StoredChannel,
+} from './playlist-store.js';
 export {
   createFfprobeProber,
   type FfprobeProberOptions,

@@ -39,7 +39,7 @@ export function clusterRoutes(services: Services): ExpressRouter {
     route(async (request, response, next) => {
       const id = String(request.params.id);
       // Unknown channels fall through to the channel routes' 404; nothing is leased for them.
-      if (!directory.has(id)) return next();
+      if (!(await directory.exists(id))) return next();
       const target = await cluster.route(id);
       if (target.kind === 'local') {
         cluster.track(id, response);

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, rm, symlink, unlink } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
-import { type Broadcaster, createBroadcaster } from '@nexstream/hls-broadcaster';
+import { type Broadcaster, createBroadcaster, type PlaylistStorage } from '@nexstream/hls-broadcaster';
+import type { LibsqlPlaylistStorage } from '@nexstream/hls-broadcaster/libsql';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ChannelLease, LeaseStore } from './leases.js';
@@ -32,8 +32,15 @@ export interface ClusterOptions {
   leases: LeaseStore;
   /** This instance's id, also its owner name in the lease table. */
   instanceId: string;
-  /** The broadcaster on the shared channels directory, used to list channels only (never to run one). */
+  /** The broadcaster on the shared channels, used to list them only (never to run one). */
   directory: Broadcaster;
+  /** The shared playlist storage (the cluster database), read for the channels' on-air flags. */
+  playlists: PlaylistStorage;
+  /**
+   * The storage a channel run here writes its playlist through: that channel only, every write fenced with
+   * the lease's token, so a deposed owner's late writes are refused.
+   */
+  openPlaylists: (channelId: string, token: number) => LibsqlPlaylistStorage;
   /** See {@link Cluster.peerToken}. */
   peerToken: string;
 }
@@ -81,18 +88,6 @@ const channelIdPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** How long a non-owner trusts what it read about another instance's lease, in ms. */
 const ownerCacheMs = 1000;
 
-/** Whether the channel's persisted playlist says it was on air (small JSON, read synchronously). */
-function wasOnAir(channelsDir: string, id: string): boolean {
-  try {
-    const document = JSON.parse(readFileSync(join(channelsDir, 'channels', id, 'playlist.json'), 'utf8')) as {
-      playout?: { onAir?: unknown };
-    };
-    return document.playout?.onAir === true;
-  } catch {
-    return false;
-  }
-}
-
 /** A new instance id: the instance URL and a random suffix, so that a restarted process is a new owner. */
 export function createInstanceId(instanceUrl: string): string {
   return `${instanceUrl}#${randomBytes(4).toString('hex')}`;
@@ -108,7 +103,7 @@ export function createInstanceId(instanceUrl: string): string {
  * lease can expire for the others (it fences itself: the broadcaster's file writes carry no token).
  */
 export function createCluster(options: ClusterOptions): Cluster {
-  const { config, logger, leases, instanceId, directory } = options;
+  const { config, logger, leases, instanceId, directory, playlists } = options;
   const instanceUrl = config.instanceUrl as string;
   const ttl = config.clusterLeaseMs;
   const renewEveryMs = Math.round(ttl / 3);
@@ -139,10 +134,14 @@ export function createCluster(options: ClusterOptions): Cluster {
     await unlink(link).catch(() => {});
     await rm(view, { recursive: true, force: true });
     await mkdir(join(view, 'channels'), { recursive: true });
-    if (create) await mkdir(shared, { recursive: true });
+    await mkdir(shared, { recursive: true });
     await symlink(shared, link, 'dir');
+    const storage = options.openPlaylists(id, lease.token);
+    // From here on the previous owner's writes are refused (it may still be running, paused or cut off).
+    await storage.claim(id);
     const broadcaster = createBroadcaster({
       dataDir: view,
+      playlists: storage,
       maxUploadBytes: config.maxUploadBytes,
       resume: true,
     });
@@ -157,7 +156,14 @@ export function createCluster(options: ClusterOptions): Cluster {
     try {
       if (create) await broadcaster.create(id);
       const resumed = await broadcaster.ready();
-      await broadcaster.get(id)?.ready();
+      const channel = broadcaster.get(id);
+      await channel?.ready();
+      // A playout write refused by the fence: a newer owner runs the channel, so this one lets go at once.
+      channel?.on('error', ({ error }) => {
+        const reason = (error.details as { reason?: string } | undefined)?.reason;
+        if (reason === 'fenced' && owned.get(id) === entry)
+          void deactivate(id, 'a newer owner wrote the playlist (fenced)', false);
+      });
       logger.info('channel lease taken', {
         channelId: id,
         term: lease.token,
@@ -246,7 +252,7 @@ export function createCluster(options: ClusterOptions): Cluster {
   const takeOver = async () => {
     const expired = await leases.expired();
     for (const id of expired) {
-      if (owned.has(id) || activating.has(id) || !directory.has(id)) continue;
+      if (owned.has(id) || activating.has(id) || !(await directory.exists(id))) continue;
       await claim(id).catch((error: unknown) =>
         logger.warn('cluster: a takeover failed', { channelId: id, message: (error as Error).message }),
       );
@@ -280,9 +286,9 @@ export function createCluster(options: ClusterOptions): Cluster {
     local: (id) => owned.get(id)?.broadcaster,
     leases: () => leases.list(),
     async start() {
-      const onAir = (await directory.ids()).filter((id) => wasOnAir(config.channelsDir, id));
+      const onAir = (await playlists.list()).filter((channel) => channel.onAir).map((channel) => channel.id);
       for (const id of new Set([...config.channels, ...onAir])) {
-        await claim(id, !directory.has(id)).catch((error: unknown) =>
+        await claim(id, !(await directory.exists(id))).catch((error: unknown) =>
           logger.warn('cluster: a channel could not be claimed at start', {
             channelId: id,
             message: (error as Error).message,
@@ -317,7 +323,7 @@ export function createCluster(options: ClusterOptions): Cluster {
           `invalid channel id ${JSON.stringify(String(id).slice(0, 80))}: use 1-64 letters, digits, "-" or "_"`,
         );
       }
-      if (directory.has(id)) return this.route(id);
+      if (await directory.exists(id)) return this.route(id);
       const existing = await directory.ids();
       if (existing.length >= config.maxChannels) {
         throw new NexStreamError(
