@@ -21,14 +21,13 @@ import type {
   VideoEngine,
 } from './engine.js';
 import { uniqueNames } from './engines/shared/track-fields.js';
-import { type CandidateScore, meetsGrade, type ScoreOptions, scoreCandidate } from './match-scorer.js';
+import { type CandidateGrading, gradeCandidate } from './grading.js';
+import { meetsGrade, type ScoreOptions } from './match-scorer.js';
 import {
   aliasedArtistAgreement,
   checkIsrcAuthority,
   type IsrcAuthority,
-  raceGrade,
   titleAgreement,
-  toMatchCandidate,
 } from './verification.js';
 
 /** When the race starts each tier and how long it holds imperfect answers. All in milliseconds. */
@@ -103,14 +102,11 @@ export interface RaceEngines {
   query: readonly QueryEngine[];
 }
 
-/** A candidate in the race, scored against the current track. */
-export interface ScoredCandidate {
+/** A candidate in the race, graded against the current track (`gradeCandidate`). */
+export interface ScoredCandidate extends CandidateGrading {
   candidate: VideoCandidate;
   /** Engines (and how: `youtube:isrc`, `youtube:search`, `groq→youtube`) that found it. */
   foundBy: string[];
-  score: CandidateScore;
-  /** The grade the race acts on (see `raceGrade`). */
-  grade: MatchGrade;
 }
 
 /** One failed engine call, for logs and error details. */
@@ -507,13 +503,10 @@ class Race<Shortcut> {
     if (Object.keys(ids).length !== Object.keys(this.track.ids).length) this.track = { ...this.track, ids };
   }
 
+  /** Grades a candidate against what the race knows now (a merged search or a new authority: new facts). */
   private score(candidate: VideoCandidate, foundBy: string[]): ScoredCandidate {
-    const scored = scoreCandidate(
-      this.track!,
-      toMatchCandidate(candidate, this.authority),
-      this.context.scoreOptions,
-    );
-    return { candidate, foundBy, score: scored, grade: raceGrade(scored, this.authority) };
+    const graded = gradeCandidate(this.track!, candidate, this.authority, this.context.scoreOptions);
+    return { candidate, foundBy, ...graded };
   }
 
   private report(entry: ScoredCandidate): void {

@@ -23,13 +23,14 @@ import type {
   VideoCandidate,
   VideoEngine,
 } from './engine.js';
+import { gradeCandidate, gradeExtractedWinner } from './grading.js';
 import {
   type BackgroundRefreshOptions,
   createLinkRefresher,
   type LinkRefresher,
   type RefreshOptions,
 } from './link-refresher.js';
-import { type ScoreOptions, scoreCandidate } from './match-scorer.js';
+import type { ScoreOptions } from './match-scorer.js';
 import { createMediaHandles, type MediaHandle } from './media-handles.js';
 import {
   candidateEvent,
@@ -48,8 +49,6 @@ import {
   buildVerifiedMatch,
   checkIsrcAuthority,
   type IsrcAuthority,
-  raceGrade,
-  toMatchCandidate,
   verificationMethodOf,
 } from './verification.js';
 
@@ -384,7 +383,12 @@ export function createResolver(options: ResolverOptions): Resolver {
     };
   }
 
-  /** Extracts the winner; a verified grade found in the full extraction (art-track fields) upgrades it. */
+  /**
+   * Extracts the winner's formats and finishes the resolution. The race's winner is graded once more on the
+   * extraction (`gradeExtractedWinner`): the full extraction adds art-track fields a search entry lacks, and
+   * those new facts can tie the video to the authoritative ISRC (`verified`). An override's winner is the
+   * extraction already (`settled.extracted`), graded once by `runOverride`.
+   */
   async function finishWinner(
     request: ResolutionRequest,
     context: { emit(event: NexStreamEvent): void; signal: AbortSignal; startedAt: number },
@@ -399,33 +403,20 @@ export function createResolver(options: ResolverOptions): Resolver {
     },
   ): Promise<Resolution> {
     const onLog = (event: LogEvent) => context.emit(event);
-    let media: ResolvedMedia;
-    let candidate = settled.winner.candidate;
-    let score = settled.winner.score;
-    let grade = settled.winner.grade;
-    const extracted =
-      settled.extracted ??
-      (request.extract === false
-        ? undefined
-        : await linked(context.signal, (signal) =>
-            requireExtractor().doExtract({ ...extractTarget(settled.winner.candidate), signal, onLog }),
-          ));
-    if (extracted) {
-      media = extracted.media;
-      const full: VideoCandidate = {
-        ...extracted.candidate,
-        mediaId: candidate.mediaId,
-        ...(candidate.foundByIsrc ? { foundByIsrc: candidate.foundByIsrc } : {}),
-        ...(extracted.candidate.durationMs || !candidate.durationMs
-          ? {}
-          : { durationMs: candidate.durationMs }),
-      };
-      const rescored = scoreCandidate(
+    let { candidate, score, grade } = settled.winner;
+    let extracted = settled.extracted;
+    if (!extracted && request.extract !== false) {
+      extracted = await linked(context.signal, (signal) =>
+        requireExtractor().doExtract({ ...extractTarget(settled.winner.candidate), signal, onLog }),
+      );
+      const regraded = gradeExtractedWinner(
+        settled.winner,
+        extracted.candidate,
         settled.track,
-        toMatchCandidate(full, settled.authority),
+        settled.authority,
         options.scoreOptions,
       );
-      if (raceGrade(rescored, settled.authority) === 'verified' && grade !== 'verified') {
+      if (regraded.promoted) {
         context.emit({
           type: 'log',
           level: 'info',
@@ -433,12 +424,12 @@ export function createResolver(options: ResolverOptions): Resolver {
           message: `the full extraction ties ${candidate.mediaId} to ISRC ${settled.authority?.isrc}: verified`,
           at: Date.now(),
         });
-        candidate = full;
-        score = rescored;
-        grade = 'verified';
-      } else if (grade === 'verified') {
-        candidate = { ...full, ...(candidate.artTrack ? { artTrack: candidate.artTrack } : {}) };
       }
+      ({ candidate, score, grade } = regraded);
+    }
+    let media: ResolvedMedia;
+    if (extracted) {
+      media = extracted.media;
       handles.remember(media, settled.track);
       context.emit({ type: 'media', media: toPublicMedia(media) });
     } else {
@@ -579,12 +570,12 @@ export function createResolver(options: ResolverOptions): Resolver {
     const track = metadata?.authority
       ? { ...metadata.result.track, isrc: metadata.authority.isrc }
       : (metadata?.result.track ?? trackFromCandidate(extracted.candidate));
-    const score = scoreCandidate(
+    const { score, grade } = gradeCandidate(
       track,
-      toMatchCandidate(extracted.candidate, metadata?.authority),
+      extracted.candidate,
+      metadata?.authority,
       options.scoreOptions,
     );
-    const grade = raceGrade(score, metadata?.authority);
     const winner: ScoredCandidate = { candidate: extracted.candidate, foundBy: ['override'], score, grade };
     context.emit(
       candidateEvent(winner, 'override', 'named by the caller (override), used whatever its score'),

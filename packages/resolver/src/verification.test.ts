@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { videos } from '../test/race-harness.js';
 import type { MetadataResult } from './engine.js';
-import { scoreCandidate } from './match-scorer.js';
-import {
-  buildVerifiedMatch,
-  checkIsrcAuthority,
-  raceGrade,
-  toMatchCandidate,
-  verificationMethodOf,
-} from './verification.js';
+import { gradeCandidate, toMatchCandidate } from './grading.js';
+import { buildVerifiedMatch, checkIsrcAuthority, verificationMethodOf } from './verification.js';
 
 const spotifyTrack = {
   title: 'Harder, Better, Faster, Stronger',
@@ -65,16 +59,16 @@ describe('race grade and verification', () => {
   });
 
   it('grades an art track without an authoritative ISRC exact at most, and verified with one', () => {
-    const score = scoreCandidate(track, toMatchCandidate(videos.artTrack, undefined));
+    const { score, grade } = gradeCandidate(track, videos.artTrack, undefined);
     expect(score.grade).toBe('verified');
-    expect(raceGrade(score, undefined)).not.toBe('verified');
-    expect(raceGrade(score, authority)).toBe('verified');
+    expect(grade).not.toBe('verified');
+    expect(gradeCandidate(track, videos.artTrack, authority).grade).toBe('verified');
     expect(verificationMethodOf(videos.artTrack, score, authority, track.durationMs)).toBe('art-track');
     expect(verificationMethodOf(videos.artTrack, score, undefined, track.durationMs)).toBeUndefined();
   });
 
   it('names the ISRC search as the tie of a video it found', () => {
-    const score = scoreCandidate(track, toMatchCandidate(isrcHit, authority));
+    const { score } = gradeCandidate(track, isrcHit, authority);
     expect(score.grade).toBe('verified');
     expect(verificationMethodOf(isrcHit, score, authority, track.durationMs)).toBe('isrc-search');
   });
@@ -117,7 +111,7 @@ describe('race grade and verification', () => {
 
     // The same art-track fields on a page the generic extractor read: a look-alike, never verified.
     const lookAlike = { ...videos.artTrack, mediaId: 'generic:attacker-page', url: 'http://10.0.0.5/page' };
-    const score = scoreCandidate(track, toMatchCandidate(lookAlike, authority));
+    const { score } = gradeCandidate(track, lookAlike, authority);
     expect(score.grade).toBe('verified');
     expect(verificationMethodOf(lookAlike, score, authority, track.durationMs)).toBeUndefined();
     const generic = buildVerifiedMatch({

@@ -1,6 +1,5 @@
 import {
   durationsAgree,
-  type MatchGrade,
   type ResolvedMedia,
   type TrackMetadata,
   verifiedDurationToleranceMs,
@@ -12,12 +11,7 @@ import {
   youtubeVideoId,
 } from '@nexstream/registry/verification';
 import type { MetadataResult, VideoCandidate } from './engine.js';
-import {
-  type CandidateScore,
-  catalogueTitles,
-  defaultMatchThresholds,
-  type MatchCandidate,
-} from './match-scorer.js';
+import { type CandidateScore, catalogueTitles } from './match-scorer.js';
 import { containsWords, textSimilarity } from './text-normalize.js';
 
 /**
@@ -121,29 +115,6 @@ export function checkIsrcAuthority(reference: TrackMetadata, result: MetadataRes
     authority: { isrc, source: result.engine, track: result.track },
     reasons: [`${result.engine}'s ISRC ${isrc} is authoritative and agrees with the input`],
   };
-}
-
-/**
- * The candidate as the scorer sees it under the race's current knowledge: `foundByIsrc` is kept only when the
- * video came from a search by the authoritative ISRC, so the scorer's `verified` grade for an ISRC hit always
- * means "tied to an ISRC we trust".
- */
-export function toMatchCandidate(
-  candidate: VideoCandidate,
-  authority: IsrcAuthority | undefined,
-): MatchCandidate {
-  const { foundByIsrc, ...rest } = candidate;
-  return authority && foundByIsrc === authority.isrc ? { ...rest, foundByIsrc } : rest;
-}
-
-/**
- * The grade the race acts on. The scorer also grades an art track `verified` from its catalogue fields alone;
- * without an authoritative ISRC that is only an excellent match, so it becomes `exact` (or `strong` under the
- * exact threshold) and is never written to the registry.
- */
-export function raceGrade(score: CandidateScore, authority: IsrcAuthority | undefined): MatchGrade {
-  if (score.grade !== 'verified' || authority) return score.grade;
-  return score.score >= defaultMatchThresholds.exact ? 'exact' : 'strong';
 }
 
 /**
