@@ -280,7 +280,11 @@ export function createChannel(options: ChannelOptions): Channel {
       crashed: (respawn) => playout.restartAfterCrash(respawn),
     },
   });
-  const cleaner = createSegmentCleaner({ hlsDirectory, segmentDurationS: options.profile.segmentDurationS });
+  const cleaner = createSegmentCleaner({
+    hlsDirectory,
+    segmentDurationS: options.profile.segmentDurationS,
+    listSize: options.profile.listSize,
+  });
 
   const loaded = (async () => {
     // Before any ingest can start (every ingest awaits `loaded`): what a crash left mid-upload goes.

@@ -120,6 +120,10 @@ export function encoderArguments(profile: ChannelProfile, options: EncoderArgume
     String(profile.listSize),
     '-hls_flags',
     flags.join('+'),
+    // RFC 8216 §6.2.2: a segment that left the playlist stays available for its duration plus the playlist's
+    // (players and caches holding an older playlist still ask for it); ffmpeg keeps 1 by default.
+    '-hls_delete_threshold',
+    String(profile.listSize + 1),
     '-hls_segment_type',
     'mpegts',
     ...(ladder.length > 1

@@ -7,6 +7,8 @@ export interface SegmentCleanerOptions {
   hlsDirectory: string;
   /** The target segment duration in seconds: the cleaner runs once per segment. */
   segmentDurationS: number;
+  /** Segments in the live playlist: an orphan stays as long as a listed segment would after leaving it. */
+  listSize: number;
 }
 
 /**
@@ -27,8 +29,8 @@ const segmentPattern = /^(.*?)(\d+)\.ts$/;
 export function createSegmentCleaner(options: SegmentCleanerOptions): SegmentCleaner {
   const { hlsDirectory } = options;
   // A segment dropped from the playlist stays this long: players (and caches) holding an older playlist
-  // may still ask for it.
-  const staleMs = options.segmentDurationS * 3000;
+  // may still ask for it (RFC 8216 §6.2.2: its duration plus the playlist's, as ffmpeg's delete threshold).
+  const staleMs = (options.listSize + 1) * options.segmentDurationS * 1000;
   let timer: NodeJS.Timeout | undefined;
 
   const clean = async () => {

@@ -48,7 +48,11 @@ describe('CDN-ready HLS (real ffmpeg, no proxy)', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'nxs-cdn-'));
-    broadcaster = createBroadcaster({ dataDir, profile });
+    broadcaster = createBroadcaster({
+      dataDir,
+      profile,
+      profiles: { window: { segmentDurationS: 1, listSize: 3 } },
+    });
     channel = await broadcaster.create('cdn');
     await channel.ingest(
       createReadStream(await sampleMedia('h264-aac-mp4', { durationS: 4, width: 320, height: 180 })),
@@ -128,5 +132,44 @@ describe('CDN-ready HLS (real ffmpeg, no proxy)', () => {
     const prefix = (uri: string) => uri.replace(/\d+\.ts$/, '');
     expect(prefix(afterCrash[0]?.uri as string)).not.toBe(prefix([...before].at(-1) as string));
     await channel.stop();
+  }, 120_000);
+
+  it('keeps a segment that left the playlist available for its duration plus the playlist duration (RFC 8216 6.2.2)', async () => {
+    // A short window so the wait is short: 3 segments of 1 s.
+    const windowed = await broadcaster.create('window');
+    await windowed.ingest(
+      createReadStream(await sampleMedia('h264-aac-mp4', { durationS: 4, width: 320, height: 180 })),
+    );
+    const handler = createHttpHandler({ channel: windowed, basePath: '/w' });
+    const windowServer = createServer((request, response) => void handler(request, response));
+    await new Promise<void>((resolve) => windowServer.listen(0, '127.0.0.1', resolve));
+    const windowBase = `http://127.0.0.1:${(windowServer.address() as AddressInfo).port}`;
+    const read = async () => {
+      const response = await fetch(`${windowBase}/w/hls/index.m3u8`);
+      const text = await response.text();
+      return response.status === 200 ? parseMediaPlaylist(text) : undefined;
+    };
+    try {
+      await windowed.start();
+      let first: { sequence: number; uri: string } | undefined;
+      await waitFor(async () => {
+        first = (await read().catch(() => undefined))?.segments[0];
+        return first !== undefined;
+      }, 'the first segment');
+      const { uri, sequence } = first as { sequence: number; uri: string };
+      // Wait until it left the playlist and a whole window more was written after it left (3 segments):
+      // ffmpeg's default threshold would have deleted it by then.
+      await waitFor(async () => {
+        const playlist = await read().catch(() => undefined);
+        return (playlist?.mediaSequence ?? 0) >= sequence + 1 + 3;
+      }, 'the first segment to have been out of the playlist for a window');
+      const late = await fetch(`${windowBase}/w/hls/${uri}`);
+      expect(late.status, `${uri} after leaving the playlist`).toBe(200);
+      expect((await late.arrayBuffer()).byteLength).toBeGreaterThan(0);
+    } finally {
+      await windowed.stop();
+      windowServer.closeAllConnections();
+      await new Promise<void>((resolve) => windowServer.close(() => resolve()));
+    }
   }, 120_000);
 });
