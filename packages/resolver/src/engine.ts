@@ -6,7 +6,7 @@ import type {
   PlatformIds,
   ResolvedMedia,
   TrackMetadata,
-  TrackRefKind,
+  TrackRef,
 } from '@nexstream/core';
 
 /**
@@ -41,16 +41,16 @@ export interface EngineCallOptions {
   onLog?: (event: LogEvent) => void;
 }
 
-/** A track as the race knows it, used to build searches. Durations in milliseconds. */
-export interface TrackQuery {
-  title: string;
-  /** Main artist first. */
-  artists: string[];
-  album?: string;
-  durationMs?: number;
-  isrc?: string;
-  explicit?: boolean;
-}
+/**
+ * A track as the race knows it, used to build searches: the fields of core's `TrackMetadata` a search may use
+ * (`artists` main artist first, `durationMs` in milliseconds). The race passes its own `TrackMetadata`, which
+ * is a `TrackQuery` as it is, so a search sees the same facts as the scorer; an engine reads these fields and
+ * never changes them.
+ */
+export type TrackQuery = Pick<
+  TrackMetadata,
+  'title' | 'artists' | 'album' | 'durationMs' | 'isrc' | 'explicit'
+>;
 
 /** Track metadata from one engine, with where it came from and how far its ISRC can be trusted. */
 export interface MetadataResult {
@@ -87,16 +87,16 @@ export interface MetadataResult {
   relinkedId?: string;
 }
 
-/** A platform item to look up: the `platform` variant of core's `TrackRef`, or just its identifying fields. */
-export interface LookupRef {
-  platform: Platform;
-  kind: TrackRefKind;
-  /** The platform's id for the item. */
-  id: string;
+/**
+ * A platform item to look up: the identifying fields of the `platform` variant of core's `TrackRef`
+ * (`platform`, `kind`, `id`, the storefront `region` that iTunes reads as `country` and Odesli as
+ * `userCountry`). A parsed link is a `LookupRef` as it is, and the resolver and the seeder pass it so; an
+ * engine's own follow-up look-ups build one from a platform id.
+ */
+export interface LookupRef
+  extends Pick<Extract<TrackRef, { type: 'platform' }>, 'platform' | 'kind' | 'id' | 'region'> {
   /** The canonical URL, when known (Odesli can look up by URL). */
   url?: string;
-  /** Two-letter storefront (iTunes `country`, Odesli `userCountry`). */
-  region?: string;
 }
 
 /** A single track found by {@link MetadataEngine.doLookup}. */

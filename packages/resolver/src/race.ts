@@ -16,7 +16,6 @@ import type {
   MetadataEngine,
   MetadataResult,
   QueryEngine,
-  TrackQuery,
   VideoCandidate,
   VideoEngine,
 } from './engine.js';
@@ -213,15 +212,6 @@ function better(a: ScoredCandidate, b: ScoredCandidate | undefined): boolean {
   return (
     gradeRank(a.grade) - gradeRank(b.grade) > 0 || (a.grade === b.grade && a.score.score > b.score.score)
   );
-}
-
-function trackQuery(track: TrackMetadata): TrackQuery {
-  const query: TrackQuery = { title: track.title, artists: track.artists };
-  if (track.album) query.album = track.album;
-  if (track.durationMs) query.durationMs = track.durationMs;
-  if (track.isrc) query.isrc = track.isrc;
-  if (track.explicit !== undefined) query.explicit = track.explicit;
-  return query;
 }
 
 /** The plain video search query for a track: `Artist - Title`. */
@@ -745,7 +735,7 @@ class Race<Shortcut> {
         engine.id,
         'search',
         0,
-        (signal) => engine.doSearch!({ track: trackQuery(known), limit: 5, signal, onLog: this.onLog }),
+        (signal) => engine.doSearch!({ track: known, limit: 5, signal, onLog: this.onLog }),
         (results) => {
           const ranked = [...results].sort((a, b) => describes(known, b) - describes(known, a));
           if (ranked[0]) this.metadataResult(engine, ranked[0]);
@@ -830,7 +820,7 @@ class Race<Shortcut> {
         engine.id,
         'query synthesis',
         2,
-        (signal) => engine.doSynthesizeQuery({ track: trackQuery(known), signal, onLog: this.onLog }),
+        (signal) => engine.doSynthesizeQuery({ track: known, signal, onLog: this.onLog }),
         (synthesized) => {
           for (const video of this.engines.video) {
             if (video.capabilities.includes('search'))

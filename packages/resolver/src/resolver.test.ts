@@ -10,6 +10,7 @@ import {
   videos,
 } from '../test/race-harness.js';
 import { createDeezerEngine } from './engines/deezer/deezer-engine.js';
+import { createItunesEngine } from './engines/itunes/itunes-engine.js';
 import { createResolver } from './resolver.js';
 
 describe('resolver', () => {
@@ -63,6 +64,29 @@ describe('resolver', () => {
     expect(events.map((event) => event.type)).toEqual(['metadata', 'settled', 'media', 'done']);
     expect((await session.result).via).toBe('registry');
     expect(video.calls.length).toBe(calls);
+  });
+
+  it("looks a link up in the link's own storefront: the parsed link is the engine's look-up", async () => {
+    const lookup = new URL('./__fixtures__/itunes/lookup-track.json', import.meta.url);
+    context.server.on('GET', '/lookup', { json: await readFixture(lookup) });
+    const itunes = context.track(createItunesEngine({ baseURL: context.server.url, ...testSettings }));
+    const video = createScriptedVideoEngine({
+      search: () => ({ candidates: [videos.officialAudio] }),
+    });
+    const resolver = createResolver({
+      engines: [itunes, video],
+      timings: { tier1DelayMs: 0, tier2DelayMs: 0, graceMs: 0, deadlineMs: 2000 },
+    });
+    const session = resolver.resolve('https://music.apple.com/id/song/thinking-out-loud/858517200');
+    const events = await collect(session);
+    await session.result.catch(() => {});
+    const request = context.server.requests.find((entry) => entry.path === '/lookup');
+    expect(request?.query.get('id')).toBe('858517200');
+    expect(request?.query.get('country')).toBe('id');
+    expect(events.find((event) => event.type === 'metadata')).toMatchObject({
+      engine: 'itunes',
+      track: { title: 'Thinking Out Loud' },
+    });
   });
 
   it('refuses collections and short links with a hint', async () => {

@@ -16,7 +16,6 @@ import { youtubeVideoId } from '@nexstream/registry/verification';
 import type {
   Engine,
   ExtractedMedia,
-  LookupRef,
   MetadataEngine,
   MetadataResult,
   QueryEngine,
@@ -168,13 +167,12 @@ function requestOf(ref: TrackRef): ResolutionRequest {
           `resolve: ${ref.url} is a ${ref.platform} ${ref.kind}, not a track; use resolver.seed() for it`,
         );
       }
-      const lookup: LookupRef = { platform: ref.platform, kind: 'track', id: ref.id, url: ref.url };
-      if (ref.region) lookup.region = ref.region;
       if (ref.platform === 'youtube') {
         // The link names the video itself: check it and use it.
         return { input: {}, registryKey: { mediaId: `youtube:${ref.id}` }, override: ref.id };
       }
-      return { input: { ref: lookup }, registryKey: { platform: ref.platform, id: ref.id } };
+      // The parsed link is the engines' look-up itself (a `LookupRef`): no copy.
+      return { input: { ref }, registryKey: { platform: ref.platform, id: ref.id } };
     }
   }
 }

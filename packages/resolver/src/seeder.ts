@@ -201,9 +201,7 @@ export function createSeeder(dependencies: SeederDependencies): Seeder {
             );
           }
           const onLog = (event: LogEvent) => emit(event);
-          const lookup: LookupRef = { platform: ref.platform, kind: ref.kind, id: ref.id, url: ref.url };
-          if (ref.region) lookup.region = ref.region;
-          const collection = await list(lookup, signal, onLog);
+          const collection = await list(ref, signal, onLog);
           const tracks = collection.tracks;
           const report: SeedReport = {
             title: collection.title,
