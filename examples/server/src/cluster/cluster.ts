@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, symlink, unlink } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import { type Broadcaster, createBroadcaster, type PlaylistStorage } from '@nexstream/hls-broadcaster';
 import type { LibsqlPlaylistStorage } from '@nexstream/hls-broadcaster/libsql';
@@ -100,7 +98,8 @@ export function createInstanceId(instanceUrl: string): string {
  *
  * Timings, for a lease of `ttl` (default 6 s): renewal every `ttl / 3`; the takeover scan every `ttl / 6`;
  * an owner whose renewals fail stops its channels at `ttl - ttl / 3` after its last good renewal, before the
- * lease can expire for the others (it fences itself: the broadcaster's file writes carry no token).
+ * lease can expire for the others: the database refuses its playlist writes once another owner claimed the
+ * channel (decision 0116), but only this self-stop keeps two encoders from writing one HLS folder.
  */
 export function createCluster(options: ClusterOptions): Cluster {
   const { config, logger, leases, instanceId, directory, playlists } = options;
@@ -118,29 +117,20 @@ export function createCluster(options: ClusterOptions): Cluster {
   let closing = false;
   let ticking = false;
 
-  const viewDirectory = (id: string) => join(config.dataDir, 'cluster-views', id);
-
   /**
-   * Runs `id` here under `lease`. The channel gets a broadcaster of its own whose data directory holds a
-   * single symlink to the channel's shared folder: with `resume` on, it starts the channel again when the
-   * playlist says it was on air, at the recorded position after a graceful handover and at the start of the
-   * current item after a crash (decision 0110), and it resumes no other channel.
+   * Runs `id` here under `lease`. The channel gets a broadcaster of its own on the shared channels folder,
+   * whose playlist storage holds that channel only, fenced with the lease's token: with `resume` on, it starts
+   * the channel again when the playlist says it was on air, at the recorded position after a graceful
+   * handover and at the start of the current item after a crash (decision 0110), and it resumes no other
+   * channel.
    */
   const activate = async (id: string, lease: ChannelLease, create: boolean): Promise<ChannelRoute> => {
     const leaseStarted = performance.now();
-    const view = viewDirectory(id);
-    const link = join(view, 'channels', id);
-    const shared = join(config.channelsDir, 'channels', id);
-    await unlink(link).catch(() => {});
-    await rm(view, { recursive: true, force: true });
-    await mkdir(join(view, 'channels'), { recursive: true });
-    await mkdir(shared, { recursive: true });
-    await symlink(shared, link, 'dir');
     const storage = options.openPlaylists(id, lease.token);
     // From here on the previous owner's writes are refused (it may still be running, paused or cut off).
     await storage.claim(id);
     const broadcaster = createBroadcaster({
-      dataDir: view,
+      dataDir: config.channelsDir,
       playlists: storage,
       maxUploadBytes: config.maxUploadBytes,
       resume: true,
