@@ -122,23 +122,45 @@ export function createLibsqlPlaylistStorage(options: LibsqlPlaylistStorageOption
   const only = options.channelIds ? new Set(options.channelIds) : undefined;
   const fenceOf = (id: string) => options.fence?.(id) ?? 0;
 
-  let prepared: Promise<void> | undefined;
-  const prepare = () => {
-    prepared ??= (async () => {
-      if (client.protocol === 'file') {
-        // Several processes on one file: wait for a writer instead of failing with SQLITE_BUSY.
-        await client.execute('PRAGMA busy_timeout = 5000');
+  const where = options.url
+    ? `playlist database ${options.url.replace(/\/\/[^@/]*@/, '//')}`
+    : 'playlist database';
+  /**
+   * Runs one statement. No busy_timeout (SQLite's busy handler would block the event loop): a write that meets
+   * another process's write on a database file (SQLITE_BUSY) is retried here, a few times, asynchronously.
+   * Other failures become `NXS_REGISTRY` (retryable), never a raw driver error.
+   */
+  const run = async (what: string, statement: InStatement | readonly InStatement[]) => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return Array.isArray(statement)
+          ? (await client.batch(statement as InStatement[], 'write'))[0]
+          : await client.execute(statement as InStatement);
+      } catch (error) {
+        const busy = /SQLITE_BUSY|database is locked/i.test(String((error as Error).message));
+        if (busy && attempt < 8) {
+          await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+          continue;
+        }
+        throw new NexStreamError(
+          NexStreamErrorCode.Registry,
+          `${where}: ${what} failed: ${(error as Error).message}`,
+          { cause: error, retryable: true, retryAfterMs: 1000 },
+        );
       }
-      await client.batch(schema, 'write');
-    })();
+    }
+  };
+  let prepared: Promise<unknown> | undefined;
+  const prepare = () => {
+    prepared ??= run('creating the playlist tables', schema);
     prepared.catch(() => {
       prepared = undefined;
     });
     return prepared;
   };
-  const execute = async (statement: InStatement) => {
+  const execute = async (statement: InStatement, what = 'a playlist query') => {
     await prepare();
-    return client.execute(statement);
+    return (await run(what, statement)) as Awaited<ReturnType<Client['execute']>>;
   };
   const storedFence = async (id: string): Promise<number> => {
     const result = await execute({

@@ -220,4 +220,22 @@ describe('fencing on a shared sqld', () => {
     expect(await a.list()).toEqual([{ id: 'a', onAir: false }]);
     expect(await b.list()).toEqual([{ id: 'b', onAir: false }]);
   });
+
+  it('reports a database that cannot be reached as NXS_REGISTRY (retryable), without the token', async () => {
+    const own = await startSqld();
+    const storage = createLibsqlPlaylistStorage({ url: own.url, authToken: 'a-secret-token-value' });
+    storages.push(storage);
+    await storage.open('main').save(documentBy('a', 1));
+    await own.stop();
+    const refused = storage.open('main').save(documentBy('a', 2));
+    await expect(refused).rejects.toMatchObject({
+      code: 'NXS_REGISTRY',
+      retryable: true,
+      message: expect.stringContaining(`playlist database ${own.url}`),
+    });
+    await expect(refused).rejects.not.toMatchObject({
+      message: expect.stringContaining('a-secret-token-value'),
+    });
+    await expect(storage.list()).rejects.toMatchObject({ code: 'NXS_REGISTRY' });
+  });
 });
