@@ -23,6 +23,9 @@ const hlsScript = createRequire(fileURLToPath(new URL('../../web/package.json', 
   'hls.js/dist/hls.min.js',
 );
 
+/** The channel page's hls.js settings (`channelPlayerConfig`), loaded at run time: the web app is not in this project. */
+const channelPlayerModule = new URL('../../web/src/channel-player.ts', import.meta.url).href;
+
 /** The channel every instance creates at start, and its API path. */
 const clusterChannelId = 'main';
 const channelPath = `/api/channels/${clusterChannelId}`;
@@ -196,7 +199,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     const webDir = join(work, 'web');
     await mkdir(channelsDir, { recursive: true });
     await mkdir(webDir, { recursive: true });
-    await writeFile(join(webDir, 'cluster-player.html'), playerPage);
+    // The channel page's own hls.js settings (examples/web), so the test plays as the product does.
+    const { channelPlayerConfig } = (await import(channelPlayerModule)) as { channelPlayerConfig: unknown };
+    await writeFile(join(webDir, 'cluster-player.html'), playerPage(channelPlayerConfig));
     await copyFile(hlsScript, join(webDir, 'hls.min.js'));
     for (let index = 0; index < instanceCount; index += 1) {
       const port = await freePort();
@@ -497,11 +502,11 @@ export function createPlaylistEditor(): PlaylistEditor {
  * `window.clusterPlayer` ({@link PlayerRecord}), every fragment it plays (`FRAG_CHANGED`), every hls.js
  * error, and each stretch of 250 ms or more in which `video.currentTime` did not advance (sampled every
  * 50 ms). Times are `Date.now()`, comparable with the test's clock. The hls.js settings are the product
- * channel page's, plus media-playlist retries that outlast a failover (the lease's expiry and a takeover,
- * 5-9 s, while every playlist request gets 502/503): with hls.js's default `playlistLoadPolicy` (two
- * retries, in about 3 s) the playlist load fails fatally (`levelLoadError`) in every failover.
+ * channel page's own (`examples/web/src/channel-player.ts`): their media-playlist retries outlast a failover
+ * (the lease's expiry and a takeover, 5-9 s, while every playlist request gets 502/503), where hls.js's
+ * default `playlistLoadPolicy` (two retries, in about 3 s) fails fatally (`levelLoadError`).
  */
-const playerPage = `<!doctype html>
+const playerPage = (channelPlayerConfig: unknown) => `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Cluster player</title></head>
 <body>
@@ -511,20 +516,7 @@ const playerPage = `<!doctype html>
   const video = document.getElementById('video');
   const record = { fragments: [], errors: [], stalls: [], playing: false, advancedAt: 0, currentTime: 0 };
   window.clusterPlayer = record;
-  // hls.js's default for media playlists, but for errorRetry: 20 retries, 0.5-1 s apart.
-  const hls = new Hls({
-    liveSyncDurationCount: 3,
-    manifestLoadingMaxRetry: 10,
-    manifestLoadingRetryDelay: 1000,
-    playlistLoadPolicy: {
-      default: {
-        maxTimeToFirstByteMs: 10000,
-        maxLoadTimeMs: 20000,
-        timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 },
-        errorRetry: { maxNumRetry: 20, retryDelayMs: 500, maxRetryDelayMs: 1000 },
-      },
-    },
-  });
+  const hls = new Hls(${JSON.stringify(channelPlayerConfig)});
   window.clusterHls = hls;
   hls.on(Hls.Events.FRAG_CHANGED, (_event, data) => {
     record.fragments.push({ at: Date.now(), sn: data.frag.sn, cc: data.frag.cc, start: data.frag.start });

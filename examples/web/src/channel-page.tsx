@@ -4,6 +4,7 @@ import { type ApiError, api, formatBytes, formatDuration, toApiError } from './a
 import { type ScheduleEntry, useOnScreen } from './channel-now-playing';
 import { type ChannelItem, type FileOutcome, uploadAdvice, uploadFiles } from './channel-upload';
 import './channel.css';
+import { channelPlayerConfig } from './channel-player.js';
 
 interface Snapshot {
   items: ChannelItem[];
@@ -190,11 +191,7 @@ export function ChannelPage() {
     if (!element || !live) return;
     const source = `${base}/hls/index.m3u8`;
     if (Hls.isSupported()) {
-      const player = new Hls({
-        liveSyncDurationCount: 3,
-        manifestLoadingMaxRetry: 10,
-        manifestLoadingRetryDelay: 1000,
-      });
+      const player = new Hls(channelPlayerConfig);
       hls.current = player;
       player.loadSource(source);
       player.attachMedia(element);
