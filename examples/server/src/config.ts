@@ -79,12 +79,13 @@ export interface ServerConfig {
   /** How long shutdown waits for open streams before closing them, in ms. `NEXSTREAM_SHUTDOWN_MS`, default 10 000. */
   shutdownTimeoutMs: number;
   /**
-   * Where the broadcaster keeps the channels (`<channelsDir>/channels/<id>/`: playlist, uploads, HLS output).
-   * `NEXSTREAM_CHANNELS_DIR`, default `<dataDir>`. Several instances share one (a network file system).
+   * Where the broadcaster keeps the channels (`<channelsDir>/channels/<id>/`: uploads, HLS output) and, outside
+   * cluster mode, their playlists (`<channelsDir>/channels.db`; in cluster mode the cluster database holds
+   * them). `NEXSTREAM_CHANNELS_DIR`, default `<dataDir>`. Several instances share one (a network file system).
    */
   channelsDir: string;
   /**
-   * The cluster's lease database (libSQL: `file:…` on a shared disk, `http://`/`ws://` sqld, `libsql://`
+   * The cluster's lease and playlist database (libSQL: `file:…` on a shared disk, `http://`/`ws://` sqld, `libsql://`
    * Turso). `NEXSTREAM_CLUSTER_URL`. With {@link ServerConfig.instanceUrl} it turns on cluster mode: one
    * instance owns each channel and the others proxy to it (decision 0113). Unset: one instance, as before.
    */
