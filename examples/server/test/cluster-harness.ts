@@ -8,11 +8,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, openAsBlob } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type SqldServer, sampleMedia, startSqld } from '@nexstream/testkit';
+import { freePort, type SqldServer, sampleMedia, startSqld } from '@nexstream/testkit';
 import type { Page } from 'playwright-core';
 
 const require = createRequire(import.meta.url);
@@ -31,15 +30,6 @@ const clusterChannelId = 'main';
 const channelPath = `/api/channels/${clusterChannelId}`;
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A free loopback port (an instance's URL must be known before it starts). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Thrown by an {@link until} check to stop waiting at once. */
 class GiveUp extends Error {}

@@ -1,8 +1,7 @@
 import { openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { sampleMedia } from '@nexstream/testkit';
+import { freePort, sampleMedia } from '@nexstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -10,18 +9,6 @@ import { type RunningServer, startServer } from '../src/server.js';
 import { captureLogs, eventually, scratch } from './harness.js';
 
 const leaseMs = 1500;
-
-/** A free loopback port (the instance URL must be known before the server starts). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 interface Leases {
   instanceId: string;

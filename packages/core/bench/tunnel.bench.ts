@@ -16,12 +16,12 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTunnel, defaultTunnelChunkBytes, defaultTunnelParallel } from '@nexstream/core/node';
-import { startMediaOrigin } from '@nexstream/testkit';
+import { freePort, startMediaOrigin } from '@nexstream/testkit';
 import { Agent, request } from 'undici';
 
 const MiB = 1024 * 1024;
@@ -159,14 +159,6 @@ async function startTunnelProcess(): Promise<{
     rss: (reset) => ask({ type: reset ? 'rss-reset' : 'rss' }),
     stop: () => stopChild(child),
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /**

@@ -10,11 +10,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBroadcaster, createHttpHandler } from '@nexstream/hls-broadcaster';
-import { sampleMedia } from '@nexstream/testkit';
+import { freePort, sampleMedia } from '@nexstream/testkit';
 
 const seconds = Number(process.env.CDN_BENCH_SECONDS ?? 20);
 const levels = (process.env.CDN_BENCH_LEVELS ?? '100,250,500').split(',').map(Number);
@@ -23,15 +23,6 @@ const segmentDurationS = 2;
 const log = (message: string) => process.stderr.write(`${message}\n`);
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A free loopback port (nginx needs one in its config before it starts). */
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** At most `limit` of the functions run at once; the others wait their turn. */
 function createLimiter(limit: number) {

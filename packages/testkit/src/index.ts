@@ -41,4 +41,4 @@ export {
   sampleKinds,
   sampleMedia,
 } from './sample-media.js';
-export { type SqldServer, startSqld } from './sqld.js';
+export { freePort, type SqldServer, startSqld } from './sqld.js';

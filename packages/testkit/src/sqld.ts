@@ -138,7 +138,11 @@ async function launch(binary: string, directory: string, port: number): Promise<
   };
 }
 
-function freePort(): Promise<number> {
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago (the kernel picked it for a listener that closed again),
+ * for a child process or a server that must know its port before it starts.
+ */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
