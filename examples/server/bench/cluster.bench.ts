@@ -10,7 +10,7 @@
 //                             instance (the poller);
 //   playback_stall_s          the longest gap between two consecutive new segments the poller saw;
 //   browser_playback_stall_s  the longest stretch in which hls.js's `video.currentTime` did not advance;
-//   browser_resumed_after_kill_s  SIGKILL → the end of the longest stall after it (0: it never stopped);
+//   browser_stalled_after_kill_s  how long the video stood still in all after the kill (0: it never stopped);
 //   browser_discontinuities   changes of hls.js's discontinuity sequence (`frag.cc`) played after the kill
 //                             (1 expected: the new owner continues the playlist after one discontinuity);
 //   browser_fatal_errors      fatal hls.js errors (0 expected);
@@ -24,7 +24,7 @@
 // Environment: NGINX (default: PATH), NEXSTREAM_CHROMIUM (default /usr/bin/chromium), CLUSTER_BENCH_INSTANCES
 // (default 3), CLUSTER_BENCH_AFTER_S (seconds of playback watched after the failover, default 12),
 // NEXSTREAM_CLUSTER_VIEWERS (default 0: skipped), CLUSTER_BENCH_VIEWER_S (default 15).
-import { launchChromium } from '@nexstream/testkit';
+import { launchChromium, runHlsViewers } from '@nexstream/testkit';
 import type { Browser } from 'playwright-core';
 import {
   type Cluster,
@@ -161,7 +161,7 @@ async function main() {
     failover_s: failoverS,
     playback_stall_s: seconds(stall),
     browser_playback_stall_s: round(browserFigures.longestStallS),
-    browser_resumed_after_kill_s: round(browserFigures.resumedAfterKillS),
+    browser_stalled_after_kill_s: round(browserFigures.stalledAfterKillS),
     browser_discontinuities: browserFigures.discontinuitiesAfterKill,
     browser_fatal_errors: browserFigures.fatalErrors.length,
     browser_retried_errors: browserFigures.retriedErrors.length,
@@ -181,65 +181,31 @@ async function main() {
  * the caching proxy, with at most 128 requests in flight. A request reached the origin unless nginx's cache
  * status (`X-Cache`) says HIT, STALE or UPDATING.
  */
+/**
+ * `viewerCount` simulated hls.js viewers (the testkit's `runHlsViewers`) through the caching proxy. Origin
+ * requests are those the cache did not answer itself (not HIT, STALE or UPDATING in its `X-Cache` header).
+ */
 async function simulateViewers(base: string, viewerCount: number): Promise<Record<string, unknown>> {
-  let originRequests = 0;
-  let requests = 0;
-  let failed = 0;
-  const statuses: Record<string, number> = {};
-  let inFlight = 0;
-  const waiting: Array<() => void> = [];
-  const limited = async <T>(run: () => Promise<T>): Promise<T> => {
-    if (inFlight >= 128) await new Promise<void>((resolve) => waiting.push(resolve));
-    inFlight += 1;
-    try {
-      return await run();
-    } finally {
-      inFlight -= 1;
-      waiting.shift()?.();
-    }
-  };
-  const get = (url: string) =>
-    limited(async () => {
-      const response = await fetch(url);
-      const body = await response.text();
-      requests += 1;
-      const cache = response.headers.get('x-cache') ?? 'MISS';
-      statuses[`${response.status} ${cache}`] = (statuses[`${response.status} ${cache}`] ?? 0) + 1;
-      // HIT, STALE and UPDATING were answered from the cache; the others asked the balancer.
-      if (!['HIT', 'STALE', 'UPDATING'].includes(cache)) originRequests += 1;
-      return body;
-    });
-  const end = performance.now() + viewerSeconds * 1000;
-  const viewer = async (index: number) => {
-    await delay((index % 20) * 50);
-    const seenNames = new Set<string>();
-    while (performance.now() < end) {
-      const polled = performance.now();
-      const text = await get(`${base}/index.m3u8`).catch(() => {
-        failed += 1;
-        return '';
-      });
-      for (const line of text.split('\n')) {
-        if (line && !line.startsWith('#') && !seenNames.has(line)) {
-          seenNames.add(line);
-          if (seenNames.size > 3)
-            await get(`${base}/${line.trim()}`).catch(() => {
-              failed += 1;
-              return '';
-            });
-        }
-      }
-      await delay(Math.max(0, 1000 - (performance.now() - polled)));
-    }
-  };
-  await Promise.all(Array.from({ length: viewerCount }, (_, index) => viewer(index)));
+  const stats = await runHlsViewers({
+    playlistUrl: `${base}/index.m3u8`,
+    viewers: viewerCount,
+    durationMs: viewerSeconds * 1000,
+    segmentDurationS: 2,
+    cacheStatusHeader: 'x-cache',
+  });
+  const elapsedS = stats.elapsedMs / 1000;
+  const fromCache = new Set(['HIT', 'STALE', 'UPDATING']);
+  const originRequests = Object.entries(stats.statuses)
+    .filter(([key]) => !fromCache.has(key.slice(key.indexOf(' ') + 1)))
+    .reduce((sum, [, count]) => sum + count, 0);
   return {
     viewers: viewerCount,
-    viewer_requests_per_s: round(requests / viewerSeconds),
-    viewer_requests_failed: failed,
-    viewer_cache_statuses: statuses,
-    origin_requests_per_s: round(originRequests / viewerSeconds),
-    origin_requests_per_s_per_100_viewers: round((originRequests / viewerSeconds) * (100 / viewerCount)),
+    viewer_requests_per_s: round(stats.requests / elapsedS),
+    viewer_requests_failed: stats.errors,
+    viewer_segments_skipped: stats.skippedSegments,
+    viewer_cache_statuses: stats.statuses,
+    origin_requests_per_s: round(originRequests / elapsedS),
+    origin_requests_per_s_per_100_viewers: round((originRequests / elapsedS) * (100 / viewerCount)),
   };
 }
 

@@ -558,8 +558,12 @@ export function playerRecord(page: Page): Promise<PlayerRecord> {
 export interface PlayerFigures {
   /** The longest stretch, in seconds, in which `currentTime` did not advance (a stall still going counts). */
   longestStallS: number;
-  /** From the kill to the end of the longest stall after it (0 when playback never stopped), in seconds. */
-  resumedAfterKillS: number;
+  /**
+   * How long the video stood still in all since the kill, in seconds (the parts of stalls after it, summed; 0
+   * when it never stopped). The failover's cost to a viewer, wherever in the buffer it lands: hls.js plays
+   * about three segments behind the live edge, so the stall often comes well after the kill, or never.
+   */
+  stalledAfterKillS: number;
   /** Changes of the discontinuity sequence (`frag.cc`) among the fragments played since the kill. */
   discontinuitiesAfterKill: number;
   /** Fragments played since the kill. */
@@ -575,14 +579,9 @@ export function playerFigures(record: PlayerRecord, killedAt: number, now = Date
   // A stall still going on at `now` counts up to `now`.
   if (record.playing && now - record.advancedAt >= 250) stalls.push({ from: record.advancedAt, to: now });
   const longest = Math.max(0, ...stalls.map((stall) => stall.to - stall.from));
-  const failoverStall = stalls
+  const stalledAfterKill = stalls
     .filter((stall) => stall.to > killedAt)
-    .reduce<{ from: number; to: number } | undefined>(
-      (longestSoFar, stall) =>
-        !longestSoFar || stall.to - stall.from > longestSoFar.to - longestSoFar.from ? stall : longestSoFar,
-      undefined,
-    );
-  const resumed = failoverStall ? failoverStall.to - killedAt : 0;
+    .reduce((sum, stall) => sum + (stall.to - Math.max(stall.from, killedAt)), 0);
   const lastBefore = record.fragments.filter((fragment) => fragment.at <= killedAt).at(-1);
   const after = record.fragments.filter((fragment) => fragment.at > killedAt);
   let discontinuities = 0;
@@ -594,7 +593,7 @@ export function playerFigures(record: PlayerRecord, killedAt: number, now = Date
   const describe = (error: PlayerRecord['errors'][number]) => `${error.type}/${error.details}`;
   return {
     longestStallS: longest / 1000,
-    resumedAfterKillS: Math.max(0, resumed) / 1000,
+    stalledAfterKillS: stalledAfterKill / 1000,
     discontinuitiesAfterKill: discontinuities,
     fragmentsAfterKill: after.length,
     fatalErrors: record.errors.filter((error) => error.fatal).map(describe),

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBroadcaster, createHttpHandler } from '@nexstream/hls-broadcaster';
-import { freePort, sampleMedia } from '@nexstream/testkit';
+import { freePort, runHlsViewers, sampleMedia } from '@nexstream/testkit';
 
 const seconds = Number(process.env.CDN_BENCH_SECONDS ?? 20);
 const levels = (process.env.CDN_BENCH_LEVELS ?? '100,250,500').split(',').map(Number);
@@ -25,21 +25,6 @@ const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** At most `limit` of the functions run at once; the others wait their turn. */
-function createLimiter(limit: number) {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  return async <T>(run: () => Promise<T>): Promise<T> => {
-    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    active += 1;
-    try {
-      return await run();
-    } finally {
-      active -= 1;
-      waiting.shift()?.();
-    }
-  };
-}
-
 function nginxConfig(directory: string, port: number, originPort: number): string {
   return `
 daemon off;
@@ -81,52 +66,6 @@ http {
   }
 }
 `;
-}
-
-/** One viewer: polls the media playlist every half target duration and fetches each new segment once. */
-async function viewer(
-  url: string,
-  until: number,
-  limit: ReturnType<typeof createLimiter>,
-  stats: { requests: number; errors: number; segments: number; hits: number },
-): Promise<void> {
-  const fetched = new Set<string>();
-  let first = true;
-  await delay(Math.random() * (segmentDurationS * 500));
-  while (Date.now() < until) {
-    const started = Date.now();
-    try {
-      const text = await limit(async () => {
-        const response = await fetch(`${url}/hls/index.m3u8`);
-        stats.requests += 1;
-        if (response.headers.get('x-cache-status') === 'HIT') stats.hits += 1;
-        if (!response.ok) {
-          stats.errors += 1;
-          await response.arrayBuffer();
-          return '';
-        }
-        return response.text();
-      });
-      const uris = text.split('\n').filter((line) => line.endsWith('.ts'));
-      // Like hls.js: start three segments from the live edge, then take every new one.
-      const wanted = (first ? uris.slice(-3) : uris).filter((uri) => !fetched.has(uri));
-      first = false;
-      for (const uri of wanted) {
-        fetched.add(uri);
-        await limit(async () => {
-          const response = await fetch(`${url}/hls/${uri}`);
-          stats.requests += 1;
-          stats.segments += 1;
-          if (response.headers.get('x-cache-status') === 'HIT') stats.hits += 1;
-          if (!response.ok) stats.errors += 1;
-          await response.arrayBuffer();
-        });
-      }
-    } catch {
-      stats.errors += 1;
-    }
-    await delay(Math.max(0, (segmentDurationS * 1000) / 2 - (Date.now() - started)));
-  }
 }
 
 const work = await mkdtemp(join(tmpdir(), 'nxs-cdn-bench-'));
@@ -205,29 +144,37 @@ try {
     viewerPerS: number;
     hitRatio: number;
     errors: number;
+    skipped: number;
   }> = [];
-  const limit = createLimiter(concurrency);
   for (const viewers of levels) {
-    const startedAt = Date.now();
-    const until = startedAt + seconds * 1000;
-    const stats = { requests: 0, errors: 0, segments: 0, hits: 0 };
     const from = originHits.length;
-    await Promise.all(Array.from({ length: viewers }, () => viewer(proxy, until, limit, stats)));
-    const elapsedS = (Date.now() - startedAt) / 1000;
+    const stats = await runHlsViewers({
+      playlistUrl: `${proxy}/hls/index.m3u8`,
+      viewers,
+      durationMs: seconds * 1000,
+      segmentDurationS,
+      concurrency,
+      cacheStatusHeader: 'x-cache-status',
+    });
+    const elapsedS = stats.elapsedMs / 1000;
     const reached = originHits.slice(from);
     const originRequests = reached.length;
     const originPlaylists = reached.filter((url) => url.endsWith('.m3u8')).length;
+    const hits = Object.entries(stats.statuses)
+      .filter(([key]) => key.endsWith(' HIT'))
+      .reduce((sum, [, count]) => sum + count, 0);
     const result = {
       viewers,
       originPerS: originRequests / elapsedS,
       viewerPerS: stats.requests / elapsedS,
-      hitRatio: stats.requests === 0 ? 0 : stats.hits / stats.requests,
+      hitRatio: stats.requests === 0 ? 0 : hits / stats.requests,
       errors: stats.errors,
+      skipped: stats.skippedSegments,
     };
     results.push(result);
     log(
       `${viewers} viewers: ${round(result.viewerPerS)} requests/s through nginx (${stats.segments} segments), ` +
-        `${round(result.originPerS)} requests/s at the origin (${originPlaylists} playlists, ${originRequests - originPlaylists} segments), hit ratio ${round(result.hitRatio, 3)}, ${stats.errors} errors`,
+        `${round(result.originPerS)} requests/s at the origin (${originPlaylists} playlists, ${originRequests - originPlaylists} segments), hit ratio ${round(result.hitRatio, 3)}, ${stats.errors} errors, ${stats.skippedSegments} segments skipped (viewer behind the window)`,
     );
   }
   await channel.stop();
@@ -257,6 +204,7 @@ try {
         results.map((result) => [String(result.viewers), round(result.hitRatio, 3)]),
       ),
       viewer_errors: results.reduce((sum, result) => sum + result.errors, 0),
+      viewer_segments_skipped: results.reduce((sum, result) => sum + result.skipped, 0),
       playlist_cache_control: 'public, max-age=1',
       segment_cache_control: 'public, max-age=31536000, immutable',
       flat,

@@ -7,6 +7,7 @@
  */
 export { bundleForBrowser } from './browser-bundle.js';
 export { type ChromiumLaunchOptions, chromiumArgs, launchChromium } from './chromium.js';
+export { type HlsViewersOptions, type HlsViewersResult, runHlsViewers } from './hls-viewers.js';
 export {
   type MediaOrigin,
   type MediaOriginAddOptions,
