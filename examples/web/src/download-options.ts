@@ -1,4 +1,11 @@
-import type { MediaEvent } from '@nexstream/core';
+import {
+  type AudioCodecFamily,
+  audioCodecFamily,
+  containerCodecs,
+  type MediaEvent,
+  type VideoCodecFamily,
+  videoCodecFamily,
+} from '@nexstream/core';
 
 /** The media as the page gets it (a `media` event: formats without their origin URLs). */
 export type PageMedia = MediaEvent['media'];
@@ -22,41 +29,11 @@ export interface FileTypeOption {
   why?: string;
 }
 
-type VideoFamily = 'h264' | 'vp9' | 'vp8' | 'av1' | 'hevc' | 'other';
-type AudioFamily = 'aac' | 'opus' | 'vorbis' | 'mp3' | 'other';
-
-/** Codec families by their RFC 6381 / yt-dlp names (`avc1.64001e` → `h264`). */
-export function videoFamily(codec: string | undefined): VideoFamily {
-  const name = (codec ?? '').toLowerCase();
-  if (/^(avc|h264)/.test(name)) return 'h264';
-  if (/^vp0?9/.test(name)) return 'vp9';
-  if (/^vp0?8/.test(name)) return 'vp8';
-  if (/^(av01|av1)/.test(name)) return 'av1';
-  if (/^(hev|hvc|h265)/.test(name)) return 'hevc';
-  return 'other';
-}
-
-export function audioFamily(codec: string | undefined): AudioFamily {
-  const name = (codec ?? '').toLowerCase();
-  if (/^(mp3|mp4a\.6b|mp4a\.40\.34)/.test(name)) return 'mp3';
-  if (/^(mp4a|aac)/.test(name)) return 'aac';
-  if (name.startsWith('opus')) return 'opus';
-  if (name.startsWith('vorbis')) return 'vorbis';
-  return 'other';
-}
-
-/** What each file type can hold (the same table as `planDelivery` in @nexstream/core). */
-const holds: Record<FileType, { video: VideoFamily[]; audio: AudioFamily[] }> = {
-  mp4: { video: ['h264', 'hevc', 'vp9', 'av1'], audio: ['aac', 'opus', 'mp3'] },
-  mkv: {
-    video: ['h264', 'hevc', 'vp9', 'vp8', 'av1', 'other'],
-    audio: ['aac', 'opus', 'vorbis', 'mp3', 'other'],
-  },
-  webm: { video: ['vp9', 'vp8', 'av1'], audio: ['opus', 'vorbis'] },
-  m4a: { video: [], audio: ['aac'] },
-  // MP3 is made on the server from any sound.
-  mp3: { video: [], audio: ['aac', 'opus', 'vorbis', 'mp3', 'other'] },
-};
+/** What each file type can hold: `planDelivery`'s own table, from @nexstream/core. */
+const holds: Record<
+  FileType,
+  { readonly video: readonly VideoCodecFamily[]; readonly audio: readonly AudioCodecFamily[] }
+> = containerCodecs;
 
 const familyNames: Record<string, string> = {
   h264: 'H.264',
@@ -97,7 +74,9 @@ function list(names: string[], joiner: 'and' | 'or' = 'and'): string {
 
 /** The video formats a file type can hold (any, for a type that holds no video). */
 export function videoFormatsFor(media: PageMedia, type: FileType): PageFormat[] {
-  return videoFormats(media).filter((format) => holds[type].video.includes(videoFamily(format.videoCodec)));
+  return videoFormats(media).filter((format) =>
+    holds[type].video.includes(videoCodecFamily(format.videoCodec)),
+  );
 }
 
 /**
@@ -112,11 +91,11 @@ export function fileTypeOptions(media: PageMedia, kind: DownloadKind): FileTypeO
     const can = holds[value];
     const option = { value, label: labels[value] };
     if (audios.length === 0) return { ...option, available: false, why: 'this video has no sound' };
-    const audioOk = audios.some((format) => can.audio.includes(audioFamily(format.audioCodec)));
+    const audioOk = audios.some((format) => can.audio.includes(audioCodecFamily(format.audioCodec)));
     if (kind === 'audio') {
       if (audioOk) return { ...option, available: true };
       const have = list(
-        audios.map((format) => familyNames[audioFamily(format.audioCodec)] ?? 'another format'),
+        audios.map((format) => familyNames[audioCodecFamily(format.audioCodec)] ?? 'another format'),
       );
       return {
         ...option,
@@ -125,7 +104,7 @@ export function fileTypeOptions(media: PageMedia, kind: DownloadKind): FileTypeO
       };
     }
     if (videos.length === 0) return { ...option, available: false, why: 'this source has no picture' };
-    const videoOk = videos.some((format) => can.video.includes(videoFamily(format.videoCodec)));
+    const videoOk = videos.some((format) => can.video.includes(videoCodecFamily(format.videoCodec)));
     if (videoOk && audioOk) return { ...option, available: true };
     const name = value === 'webm' ? 'WebM' : value.toUpperCase();
     const needs = list(
@@ -137,10 +116,10 @@ export function fileTypeOptions(media: PageMedia, kind: DownloadKind): FileTypeO
       'or',
     );
     const haveVideo = list(
-      videos.map((format) => familyNames[videoFamily(format.videoCodec)] ?? 'another format'),
+      videos.map((format) => familyNames[videoCodecFamily(format.videoCodec)] ?? 'another format'),
     );
     const haveSound = list(
-      audios.map((format) => familyNames[audioFamily(format.audioCodec)] ?? 'another format'),
+      audios.map((format) => familyNames[audioCodecFamily(format.audioCodec)] ?? 'another format'),
     );
     const why = !videoOk
       ? `${name} needs ${needs} video; this video is only available as ${haveVideo}`

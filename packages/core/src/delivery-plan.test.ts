@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  audioCodecFamily,
+  containerCodecs,
   type DeliveryClient,
   type DeliveryReason,
   type DeliveryRoute,
   type PlanDeliveryOptions,
   planDelivery,
+  videoCodecFamily,
 } from './delivery-plan.js';
 import { NexStreamError } from './errors.js';
 import type { MediaFormat, ResolvedMedia } from './types.js';
@@ -355,5 +358,25 @@ describe('planDelivery', () => {
     expect(codeOf({ videoFormatId: '137', container: 'm4a', audioOnly: false })).toBe('NXS_INVALID_INPUT');
     expect(codeOf({ container: 'm4a', audioFormatId: '251' })).toBe('NXS_INVALID_INPUT');
     expect(codeOf({ videoFormatId: 'nope' })).toBe('NXS_NOT_FOUND');
+  });
+});
+
+describe('codec families and what containers hold (shared with pages that offer file types)', () => {
+  it('names codecs by their RFC 6381 and yt-dlp names, and agrees with planDelivery on WebM', () => {
+    expect(
+      ['avc1.64001e', 'vp09.00.40.08', 'vp8', 'av01.0.08M.08', 'hvc1.1.6.L93', 'theora'].map(
+        videoCodecFamily,
+      ),
+    ).toEqual(['h264', 'vp9', 'vp8', 'av1', 'hevc', 'other']);
+    expect(['mp4a.40.2', 'mp4a.40.34', 'opus', 'vorbis', 'flac', undefined].map(audioCodecFamily)).toEqual([
+      'aac',
+      'mp3',
+      'opus',
+      'vorbis',
+      'other',
+      'other',
+    ]);
+    expect(containerCodecs.webm).toEqual({ video: ['vp9', 'vp8', 'av1'], audio: ['opus', 'vorbis'] });
+    expect(containerCodecs.m4a.audio).toEqual(['aac']);
   });
 });

@@ -90,8 +90,12 @@ export interface DeliveryPlan {
 /** The default edge threshold: 400 MB. */
 export const defaultEdgeThresholdBytes = 400_000_000;
 
-type VideoCodec = 'h264' | 'vp9' | 'vp8' | 'av1' | 'hevc' | 'other';
-type AudioCodec = 'aac' | 'opus' | 'vorbis' | 'mp3' | 'other';
+/** A video codec family, as {@link videoCodecFamily} names it. */
+export type VideoCodecFamily = 'h264' | 'vp9' | 'vp8' | 'av1' | 'hevc' | 'other';
+/** An audio codec family, as {@link audioCodecFamily} names it. */
+export type AudioCodecFamily = 'aac' | 'opus' | 'vorbis' | 'mp3' | 'other';
+type VideoCodec = VideoCodecFamily;
+type AudioCodec = AudioCodecFamily;
 
 const audioContainers: ReadonlySet<DeliveryContainer> = new Set(['m4a', 'mp3', 'opus', 'ogg']);
 
@@ -125,8 +129,16 @@ const edgePairs: Readonly<
   mp3: [],
 };
 
-/** What each container can hold at all (for a stream copy, anywhere). */
-const containerCodecs: Readonly<Record<DeliveryContainer, { video: VideoCodec[]; audio: AudioCodec[] }>> = {
+/**
+ * What each container can hold at all (for a stream copy, anywhere): the table {@link planDelivery} checks a
+ * requested container against, for pages that offer only the file types a source can give.
+ */
+export const containerCodecs: Readonly<
+  Record<
+    DeliveryContainer,
+    { readonly video: readonly VideoCodecFamily[]; readonly audio: readonly AudioCodecFamily[] }
+  >
+> = {
   mp4: { video: ['h264', 'hevc', 'vp9', 'av1'], audio: ['aac', 'opus', 'mp3'] },
   mkv: {
     video: ['h264', 'hevc', 'vp9', 'vp8', 'av1', 'other'],
@@ -176,7 +188,7 @@ export function planDelivery(
     const container = options.container ?? naturalAudioContainer(audio);
     const size = formatSizeBytes(audio, media.durationMs);
     const base = { container, audio, ...(size === undefined ? {} : { estimatedBytes: size }) };
-    const audioCodec = classifyAudio(audio.audioCodec);
+    const audioCodec = audioCodecFamily(audio.audioCodec);
     if (!containerCodecs[container].audio.includes(audioCodec)) {
       throw invalidPair(container, `${audio.audioCodec ?? 'unknown'} audio`);
     }
@@ -211,7 +223,7 @@ export function planDelivery(
 
   const video = pickVideo(media, options.videoFormatId);
   if (!video) throw notFound(media, 'no video format');
-  const videoCodec = classifyVideo(video.videoCodec);
+  const videoCodec = videoCodecFamily(video.videoCodec);
   const container = options.container ?? naturalVideoContainer(videoCodec);
   if (video.audioCodec && (options.audioFormatId === undefined || options.audioFormatId === video.id)) {
     if (sameContainer(video.container, container)) {
@@ -227,7 +239,7 @@ export function planDelivery(
     }
   }
   if (!audio) throw notFound(media, 'no audio format to pair with the video');
-  const audioCodec = classifyAudio(audio.audioCodec);
+  const audioCodec = audioCodecFamily(audio.audioCodec);
   if (!containerCodecs[container].video.includes(videoCodec)) {
     throw invalidPair(container, `${video.videoCodec ?? 'unknown'} video`);
   }
@@ -335,7 +347,8 @@ function best(
   return winner;
 }
 
-function classifyVideo(codec: string | undefined): VideoCodec {
+/** The family of a video codec by its RFC 6381 / yt-dlp name (`avc1.64001e` → `h264`); `other` when unknown. */
+export function videoCodecFamily(codec: string | undefined): VideoCodecFamily {
   const name = (codec ?? '').toLowerCase();
   if (/^(avc|h264)/.test(name)) return 'h264';
   if (/^(vp0?9)/.test(name)) return 'vp9';
@@ -345,7 +358,8 @@ function classifyVideo(codec: string | undefined): VideoCodec {
   return 'other';
 }
 
-function classifyAudio(codec: string | undefined): AudioCodec {
+/** The family of an audio codec by its RFC 6381 / yt-dlp name (`mp4a.40.2` → `aac`); `other` when unknown. */
+export function audioCodecFamily(codec: string | undefined): AudioCodecFamily {
   const name = (codec ?? '').toLowerCase();
   if (/^(mp3|mp4a\.6b|mp4a\.40\.34)/.test(name)) return 'mp3';
   if (/^(mp4a|aac)/.test(name)) return 'aac';
@@ -366,7 +380,7 @@ function naturalAudioContainer(audio: PublicMediaFormat): DeliveryContainer {
   if (container === 'webm' || container === 'mp3' || container === 'ogg' || container === 'opus') {
     return container;
   }
-  return classifyAudio(audio.audioCodec) === 'aac' ? 'm4a' : 'ogg';
+  return audioCodecFamily(audio.audioCodec) === 'aac' ? 'm4a' : 'ogg';
 }
 
 function sameContainer(formatContainer: string, wanted: DeliveryContainer): boolean {

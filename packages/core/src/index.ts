@@ -6,6 +6,9 @@
  */
 
 export {
+  type AudioCodecFamily,
+  audioCodecFamily,
+  containerCodecs,
   type DeliveryClient,
   type DeliveryContainer,
   type DeliveryPlan,
@@ -15,6 +18,8 @@ export {
   defaultEdgeThresholdBytes,
   type PlanDeliveryOptions,
   planDelivery,
+  type VideoCodecFamily,
+  videoCodecFamily,
 } from './delivery-plan.js';
 export {
   httpStatusFor,
