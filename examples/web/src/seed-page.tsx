@@ -1,46 +1,14 @@
-import { readSseEvents } from '@nexstream/core';
+import { type ProgressItem, readSseEvents } from '@nexstream/core';
+import type { SeedReport } from '@nexstream/resolver';
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { type ApiError, authHeaders, describeError, toApiError } from './api';
 import './admin.css';
-
-/** One track of a seed as its `progress` events report it (`ProgressItem` in `@nexstream/core`). */
-interface SeedItem {
-  id: string;
-  label: string;
-  status: 'done' | 'skipped' | 'failed' | 'unverified';
-  reason?: string;
-  mediaId?: string;
-}
-
-/** One track the seed could not store (`SeedFailure` in `@nexstream/resolver`). */
-interface SeedFailure {
-  id: string;
-  label: string;
-  code: string;
-  reason: string;
-  retryable: boolean;
-}
-
-/** The `seed-report` event: what the seed did (`SeedReport` in `@nexstream/resolver`). */
-interface SeedReport {
-  title: string;
-  kind: 'album' | 'playlist' | 'artist';
-  total: number;
-  skipped: number;
-  verified: number;
-  written: number;
-  unverified: SeedFailure[];
-  failed: SeedFailure[];
-  noMatch: number;
-  retryable: number;
-  elapsedMs: number;
-}
 
 type SeedState =
   | { phase: 'idle' }
   | { phase: 'running' | 'stopped' | 'finished' | 'failed'; title?: string; error?: ApiError };
 
-const statusWords: Record<SeedItem['status'], string> = {
+const statusWords: Record<ProgressItem['status'], string> = {
   done: 'Stored',
   skipped: 'Already stored',
   unverified: 'Not stored',
@@ -48,7 +16,7 @@ const statusWords: Record<SeedItem['status'], string> = {
 };
 
 /** Why a track was not stored, in plain words (the service's own text stays under "Details"). */
-export function seedReasonText(item: Pick<SeedItem, 'status' | 'reason'>): string {
+export function seedReasonText(item: Pick<ProgressItem, 'status' | 'reason'>): string {
   const reason = item.reason ?? '';
   switch (item.status) {
     case 'done':
@@ -101,7 +69,7 @@ export function SeedPage() {
   const inputId = useId();
   const [input, setInput] = useState('');
   const [state, setState] = useState<SeedState>({ phase: 'idle' });
-  const [items, setItems] = useState<SeedItem[]>([]);
+  const [items, setItems] = useState<ProgressItem[]>([]);
   const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
   const [report, setReport] = useState<SeedReport | null>(null);
   const controller = useRef<AbortController | null>(null);
@@ -142,7 +110,7 @@ export function SeedPage() {
             title = match[1];
             setState({ phase: 'running', title });
           }
-          const item = data.item as SeedItem | undefined;
+          const item = data.item as ProgressItem | undefined;
           if (item) setItems((current) => [...current.filter((entry) => entry.id !== item.id), item]);
         } else if (message.event === 'seed-report') {
           setReport(data.report as SeedReport);
@@ -269,7 +237,7 @@ export function SeedPage() {
   );
 }
 
-function SeedRow({ item }: { item: SeedItem }) {
+function SeedRow({ item }: { item: ProgressItem }) {
   const tone = item.status === 'done' ? 'healthy' : item.status === 'skipped' ? 'neutral' : 'failing';
   return (
     <li className="admin-list-item" data-testid="seed-item" data-status={item.status}>
