@@ -285,6 +285,42 @@ interface RawResponse {
   text: string;
 }
 
+/** One request's abort controller, from {@link requestDeadline}. */
+export interface RequestDeadline {
+  /** Aborted at the deadline or when one of the given signals aborts (with that signal's reason). */
+  readonly controller: AbortController;
+  /** Whether the deadline fired (so the failure is a timeout, not a caller's abort). */
+  timedOut(): boolean;
+  /** Clears the timer and the listeners; call it once the request settled. */
+  dispose(): void;
+}
+
+/**
+ * The abort plumbing of one HTTP request: a controller aborted after `timeoutMs` or by any of `signals` (the
+ * caller's, the engine's close), used by the HTTP client and by engines that hand a fetch to a library.
+ */
+export function requestDeadline(
+  timeoutMs: number,
+  signals: ReadonlyArray<AbortSignal | undefined>,
+): RequestDeadline {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new Error('timeout'));
+  }, timeoutMs);
+  const onAbort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
+  for (const signal of signals) signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    controller,
+    timedOut: () => timedOut,
+    dispose() {
+      clearTimeout(timer);
+      for (const signal of signals) signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
 /** Creates the HTTP layer of one engine. */
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const clock = options.clock ?? systemClock;
@@ -344,14 +380,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     url: string,
     shownUrl: string,
   ): Promise<RawResponse> {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error('timeout'));
-    }, timeoutMs);
-    const onAbort = () => controller.abort(request.signal?.reason);
-    request.signal?.addEventListener('abort', onAbort, { once: true });
+    const deadline = requestDeadline(timeoutMs, [request.signal]);
+    const { controller } = deadline;
     inFlight.add(controller);
     const headers: Record<string, string> = {
       accept: 'application/json',
@@ -407,7 +437,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         text: new TextDecoder().decode(Buffer.concat(chunks)),
       };
     } catch (error) {
-      if (timedOut) {
+      if (deadline.timedOut()) {
         throw new NexStreamError(
           NexStreamErrorCode.Timeout,
           `[${method}] "${shownUrl}": no complete response within ${timeoutMs} ms; try again later or raise timeoutMs`,
@@ -442,8 +472,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         { cause: error, retryable: true },
       );
     } finally {
-      clearTimeout(timer);
-      request.signal?.removeEventListener('abort', onAbort);
+      deadline.dispose();
       inFlight.delete(controller);
     }
   }

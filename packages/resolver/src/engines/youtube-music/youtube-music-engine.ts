@@ -3,7 +3,7 @@ import type { LogEvent } from '@nexstream/core';
 import { NexStreamError, NexStreamErrorCode } from '@nexstream/core';
 import type { Innertube, YTNodes } from 'youtubei.js';
 import type { EngineCallOptions, VideoCandidate, VideoEngine } from '../../engine.js';
-import { type FetchFunction, redactUrl, serviceStatusError } from '../shared/http-client.js';
+import { type FetchFunction, redactUrl, requestDeadline, serviceStatusError } from '../shared/http-client.js';
 import { unlessNotFound } from '../shared/not-found.js';
 import { requireIsrc, text } from '../shared/track-fields.js';
 import { type MusicSearchEntry, type MusicTextRun, mapMusicSearch } from './youtube-music-format.js';
@@ -261,17 +261,10 @@ export function createYoutubeMusicEngine(settings: YoutubeMusicSettings = {}): V
       for (const [name, value] of Object.entries(settings.headers ?? {})) headers.set(name, value);
       let body = init?.body ?? undefined;
       if (body === undefined && request && method !== 'GET' && method !== 'HEAD') body = await request.text();
-      const controller = new AbortController();
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort(new Error('timeout'));
-      }, timeoutMs);
-      const onAbort = () => controller.abort(call.signal?.reason ?? closeController.signal.reason);
-      call.signal?.addEventListener('abort', onAbort, { once: true });
-      closeController.signal.addEventListener('abort', onAbort, { once: true });
+      const deadline = requestDeadline(timeoutMs, [call.signal, closeController.signal]);
+      const { controller } = deadline;
       const failed = (error: unknown, phase: 'headers' | 'body'): NexStreamError => {
-        if (timedOut) {
+        if (deadline.timedOut()) {
           return new NexStreamError(
             NexStreamErrorCode.Timeout,
             `[${method}] "${shown}": no complete response within ${timeoutMs} ms; try again later or raise timeoutMs`,
@@ -369,9 +362,7 @@ export function createYoutubeMusicEngine(settings: YoutubeMusicSettings = {}): V
         if (NexStreamError.is(error)) throw error;
         throw failed(error, 'headers');
       } finally {
-        clearTimeout(timer);
-        call.signal?.removeEventListener('abort', onAbort);
-        closeController.signal.removeEventListener('abort', onAbort);
+        deadline.dispose();
       }
     };
   }
