@@ -1,14 +1,17 @@
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { launchChromium } from '@nexstream/testkit';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureSpotifyTrackLink } from '../src/fixtures.js';
 import type { RunningServer } from '../src/server.js';
-import { eventually, fixtureMatch, productFiles, type scratch, startTestServer } from './harness.js';
-
-const require = createRequire(import.meta.url);
-const axePath = require.resolve('axe-core/axe.min.js');
+import {
+  eventually,
+  fixtureMatch,
+  productFiles,
+  type scratch,
+  seriousViolations,
+  startTestServer,
+} from './harness.js';
 
 /** The widths every page is checked at: a laptop and a phone. */
 const viewports = [
@@ -18,38 +21,6 @@ const viewports = [
 
 /** The fixture album (Deezer's album.json): "Discovery", whose listed track is "One More Time". */
 const fixtureAlbumLink = 'https://www.deezer.com/album/302127';
-
-/** What axe reports of a violation, enough to find and fix it. */
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  helpUrl: string;
-  nodes: Array<{ target: unknown[]; failureSummary?: string; html: string }>;
-}
-
-/** Runs axe-core in the page; returns its serious and critical violations as readable lines. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: axePath });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<unknown> } })
-      .axe;
-    const results = (await axe.run(document, { resultTypes: ['violations'] })) as {
-      violations: AxeViolation[];
-    };
-    return results.violations;
-  });
-  return violations
-    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-    .flatMap((violation) =>
-      violation.nodes.map(
-        (node) =>
-          `${violation.impact} ${violation.id} (${violation.help}) at ${JSON.stringify(node.target)}: ${
-            node.failureSummary?.replace(/\s+/g, ' ') ?? ''
-          } — ${node.html.slice(0, 160)}`,
-      ),
-    );
-}
 
 // Every page of the product in real Chromium, at a laptop's and a phone's width, checked by axe-core; and the
 // Registry and Seed pages driven by keyboard alone. The server runs in fixtures mode on a real libSQL registry.

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { launchChromium } from '@nexstream/testkit';
@@ -16,30 +15,10 @@ import {
   captureLogs,
   eventually,
   scratch,
+  seriousViolations,
 } from './harness.js';
 
 const run = promisify(execFile);
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-/** axe-core's serious and critical violations on the page, as readable lines. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: axePath });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<unknown> } })
-      .axe;
-    const results = (await axe.run(document, { resultTypes: ['violations'] })) as {
-      violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ html: string }> }>;
-    };
-    return results.violations;
-  });
-  return violations
-    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-    .flatMap((violation) =>
-      violation.nodes.map(
-        (node) => `${violation.impact} ${violation.id} (${violation.help}): ${node.html.slice(0, 160)}`,
-      ),
-    );
-}
 
 /** A clip of one solid colour with a tone, so the test can tell from a frame's pixels which item is on screen. */
 async function colourClip(path: string, colour: string, durationS: number): Promise<void> {

@@ -1,9 +1,11 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createVerifiedMatch } from '@nexstream/registry/verification';
 import { bundleForBrowser } from '@nexstream/testkit';
+import type { Page } from 'playwright-core';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { type RunningServer, startServer } from '../src/server.js';
@@ -154,4 +156,38 @@ export async function productFiles(prefix: string): Promise<{
   };
   await Promise.all([buildWebApp(env.NEXSTREAM_WEB_DIR), bundleEdgeMuxer(env.NEXSTREAM_EDGE_MUXER_DIR)]);
   return { work, artifacts, env };
+}
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** What axe reports of a violation, enough to find and fix it. */
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  helpUrl: string;
+  nodes: Array<{ target: unknown[]; failureSummary?: string; html: string }>;
+}
+
+/** Runs axe-core in the page; returns its serious and critical violations as readable lines. */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: axePath });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<unknown> } })
+      .axe;
+    const results = (await axe.run(document, { resultTypes: ['violations'] })) as {
+      violations: AxeViolation[];
+    };
+    return results.violations;
+  });
+  return violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .flatMap((violation) =>
+      violation.nodes.map(
+        (node) =>
+          `${violation.impact} ${violation.id} (${violation.help}) at ${JSON.stringify(node.target)}: ${
+            node.failureSummary?.replace(/\s+/g, ' ') ?? ''
+          } — ${node.html.slice(0, 160)}`,
+      ),
+    );
 }

@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
 import dns from 'node:dns';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { launchChromium, probeMedia } from '@nexstream/testkit';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { fixtureOfficialVideoId, fixtureSpotifyTrackLink } from '../src/fixtures.js';
-import { eventually, productFiles, type scratch, startTestServer } from './harness.js';
+import { eventually, productFiles, type scratch, seriousViolations, startTestServer } from './harness.js';
 
 /** What the status line and the panels showed, each time the phase changed (recorded in the page). */
 interface Snapshot {
@@ -37,27 +36,6 @@ async function formatTags(path: string): Promise<Record<string, string>> {
     path,
   ]);
   return (JSON.parse(stdout) as { format?: { tags?: Record<string, string> } }).format?.tags ?? {};
-}
-
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-/** axe-core's serious and critical violations in the page, as readable lines. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: axePath });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<unknown> } })
-      .axe;
-    const results = (await axe.run(document, { resultTypes: ['violations'] })) as {
-      violations: Array<{ id: string; impact: string | null; nodes: Array<{ html: string }> }>;
-    };
-    return results.violations;
-  });
-  return violations
-    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-    .map(
-      (violation) =>
-        `${violation.impact} ${violation.id}: ${violation.nodes.map((node) => node.html.slice(0, 120)).join(' | ')}`,
-    );
 }
 
 // The resolve & download page in real Chromium: the built web app served by the server in fixtures mode
