@@ -1,6 +1,6 @@
 import { readFixture } from '@nexstream/testkit';
 import { describe, expect, it } from 'vitest';
-import { useReplayServer } from '../test/http-engine-harness.js';
+import { mostInWindow, useReplayServer } from '../test/http-engine-harness.js';
 import { createDefaultEngines, type DefaultEnginesOptions } from './default-engines.js';
 import { serviceRateLimits } from './engines/shared/rate-limiter.js';
 
@@ -15,17 +15,6 @@ function only(name: 'deezer' | 'musicbrainz', baseURL: string): DefaultEnginesOp
     youtube: false,
   } as const;
   return { env: {}, ...off, [name]: { baseURL } };
-}
-
-/** The most requests that started within any `windowMs` (a sliding window over arrival times). */
-function mostInWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let first = 0, last = 0; last < sorted.length; last += 1) {
-    while (sorted[last]! - sorted[first]! >= windowMs) first += 1;
-    most = Math.max(most, last - first + 1);
-  }
-  return most;
 }
 
 describe('createDefaultEngines', () => {

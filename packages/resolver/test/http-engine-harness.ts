@@ -17,6 +17,17 @@ export async function eventually(check: () => boolean, timeoutMs = 3_000): Promi
   }
 }
 
+/** The most requests that started within any `windowMs` (a sliding window over arrival times). */
+export function mostInWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let first = 0, last = 0; last < sorted.length; last += 1) {
+    while (sorted[last]! - sorted[first]! >= windowMs) first += 1;
+    most = Math.max(most, last - first + 1);
+  }
+  return most;
+}
+
 /** The error a promise rejects with, as a NexStreamError (fails the test when it resolves). */
 export async function rejectionOf(promise: Promise<unknown>): Promise<NexStreamError> {
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rejectionOf, useReplayServer } from '../../../test/http-engine-harness.js';
+import { mostInWindow, rejectionOf, useReplayServer } from '../../../test/http-engine-harness.js';
 import {
   createHttpClient,
   maxPoolConnections,
@@ -10,17 +10,6 @@ import {
   redactUrl,
 } from './http-client.js';
 import { serviceRateLimits } from './rate-limiter.js';
-
-/** The most requests that started within any `windowMs` (a sliding window over arrival times). */
-function mostInWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let first = 0, last = 0; last < sorted.length; last += 1) {
-    while (sorted[last]! - sorted[first]! >= windowMs) first += 1;
-    most = Math.max(most, last - first + 1);
-  }
-  return most;
-}
 
 describe('http client helpers', () => {
   it('reads Retry-After as seconds or as an HTTP date', () => {
